@@ -1,0 +1,189 @@
+// The one place that reads process.env. Every setting is validated here; a bad
+// configuration is reported as one message that lists every bad variable.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { LaresError } from '../errors.ts';
+
+/** A current Claude Sonnet model; the seed's claude-sonnet-4-20250514 still works when set. */
+export const DEFAULT_MODEL = 'claude-sonnet-5-5';
+
+const bool = (fallback: boolean | undefined) =>
+  z.string().trim().toLowerCase()
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(v), 'expected true or false')
+    .transform((v) => (v === '' ? fallback : ['true', '1', 'yes', 'on'].includes(v)))
+    .optional()
+    .transform((v) => v ?? fallback);
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().trim().optional()
+    .transform((v) => (v === undefined || v === '' ? String(fallback) : v))
+    .pipe(z.string().regex(/^-?\d+$/, `expected a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`))
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected a whole number of at least ${min}`).max(max, `expected a whole number of at most ${max}`));
+
+const fraction = (fallback: number) =>
+  z.string().trim().optional()
+    .transform((v) => (v === undefined || v === '' ? String(fallback) : v))
+    .pipe(z.string().regex(/^\d*\.?\d+$/, 'expected a number between 0 and 1, like 0.70'))
+    .transform(Number)
+    .pipe(z.number().gt(0, 'expected a number above 0').lt(1, 'expected a number below 1'));
+
+const optionalString = z.string().trim().optional().transform((v) => (v === '' ? undefined : v));
+const optionalUrl = optionalString.pipe(z.string().url('expected a URL like http://127.0.0.1:8283').optional());
+const snowflake = optionalString.pipe(z.string().regex(/^\d{15,21}$/, 'expected a Discord id (a number of 15 to 21 digits)').optional());
+const snowflakeList = optionalString.transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+  .pipe(z.array(z.string().regex(/^\d{15,21}$/, 'expected comma-separated Discord ids')));
+const pathList = (fallback: string[]) => optionalString.transform((v) => (v ? v.split(':').filter(Boolean) : fallback));
+const globList = (fallback: string[]) => optionalString.transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback));
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const duration = (fallback: string) => z.string().trim().optional()
+  .transform((v) => (v === undefined || v === '' ? fallback : v))
+  .pipe(z.string().regex(DURATION, 'expected a duration like 90s, 30m, 24h or 7d'))
+  .transform((v) => {
+    const [, n, unit = 's'] = DURATION.exec(v)!;
+    const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms'];
+    return Number(n) * factor;
+  });
+
+export const envSchema = z.object({
+  // mode and storage (seed names and defaults)
+  USE_DIRECT_LLM: bool(undefined),
+  MEMORY_PROVIDER: optionalString.pipe(z.enum(['sqlite', 'postgres'], { message: 'expected sqlite or postgres' }).optional()),
+  SQLITE_DB_PATH: z.string().trim().optional().transform((v) => v || 'data/lares.db'),
+  DATABASE_URL: optionalString.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:5432/db').optional()),
+  CONTEXT_LIMIT: int(50_000, 2_000, 2_000_000),
+  COMPACT_THRESHOLD: fraction(0.7),
+  TARGET_AFTER_COMPACT: fraction(0.25),
+  // model
+  ANTHROPIC_MODEL: z.string().trim().optional().transform((v) => v || DEFAULT_MODEL),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalUrl,
+  LARES_MAX_TOKENS: int(4096, 1, 128_000),
+  LARES_MAX_TOOL_ITERATIONS: int(10, 1, 1000),
+  LARES_BASE_INSTRUCTIONS_FILE: optionalString,
+  LARES_PROMPT_CACHING: bool(true),
+  // tools (MCP)
+  MCP_URL: optionalUrl,
+  MCP_HOST: z.string().trim().optional().transform((v) => v || '127.0.0.1'),
+  MCP_PORT: int(8765, 0, 65_535),
+  LARES_MCP_TOKEN: optionalString,
+  LARES_MCP_SERVERS_FILE: optionalString,
+  LARES_ALLOWED_PATHS: pathList([]),
+  LARES_BLOCKED_FILES: globList(['.env', '*.pem', '*credential*', '*secret*', 'id_rsa*']),
+  LARES_ALLOWLIST_FILE: optionalString,
+  LARES_APPROVAL_DB: optionalString,
+  LARES_APPROVAL_TTL: duration('24h'),
+  OBSIDIAN_VAULT_PATH: optionalString,
+  // Letta (migration and Letta mode)
+  LETTA_BASE_URL: optionalUrl,
+  LETTA_AGENT_ID: optionalString,
+  LARES_AGENT_ID: optionalString,
+  LETTA_API_KEY: optionalString,
+  LETTA_SERVER_PASSWORD: optionalString,
+  MIGRATE_MESSAGES: bool(false),
+  // Discord service
+  DISCORD_BOT_TOKEN: optionalString,
+  DISCORD_CHANNEL_ID: snowflake,
+  DISCORD_OWNER_ID: snowflake,
+  DISCORD_ALLOWED_USER_IDS: snowflakeList,
+  LARES_HTTP_PORT: int(8766, 0, 65_535),
+  LARES_PERCH_INTERVAL_MINUTES: int(60, 0, 10_080),
+  // logs
+  LOG_LEVEL: optionalString.pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { message: 'expected trace, debug, info, warn, error, fatal or silent' }).optional()),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  mode: 'direct' | 'letta';
+  /** why that mode was chosen, for the start-up line */
+  modeReason: string;
+  memoryProvider: 'sqlite' | 'postgres';
+  sqlitePath: string;
+  databaseUrl?: string;
+  contextLimit: number;
+  compactThreshold: number;
+  targetAfterCompact: number;
+  anthropic: { model: string; apiKey?: string; baseUrl?: string; maxTokens: number; promptCaching: boolean };
+  maxToolIterations: number;
+  baseInstructionsFile?: string;
+  mcp: {
+    url?: string; host: string; port: number; token?: string; serversFile?: string;
+    allowedPaths: string[]; blockedFiles: string[]; allowlistFile?: string;
+    approvalDbPath: string; approvalTtlMs: number; vaultPath?: string;
+  };
+  letta: { baseUrl?: string; agentId?: string; apiKey?: string; migrateMessages: boolean };
+  discord: { botToken?: string; channelId?: string; ownerId?: string; allowedUserIds: string[] };
+  httpPort: number;
+  perchIntervalMinutes: number;
+  logLevel: string;
+  env: Env;
+}
+
+/** Reads `.env` from the working directory (or LARES_ENV_FILE); real environment variables win. */
+export function readEnvironment(base: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string | undefined> {
+  const file = base.LARES_ENV_FILE ?? resolve(cwd, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...base };
+}
+
+export function loadConfig(source: Record<string, string | undefined> = readEnvironment()): Config {
+  const picked = Object.fromEntries(Object.keys(envSchema.shape).map((key) => [key, source[key]]));
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const value = isSecret(key) ? '(hidden)' : JSON.stringify(source[key]);
+      return `  ${key}=${value}: ${issue.message}`;
+    });
+    throw new LaresError('CONFIG_INVALID', `invalid configuration (${lines.length} ${lines.length === 1 ? 'variable' : 'variables'}):\n${lines.join('\n')}\nFix them in the environment or in .env and run again.`);
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  let mode: Config['mode'];
+  let modeReason: string;
+  if (env.USE_DIRECT_LLM === true) { mode = 'direct'; modeReason = 'USE_DIRECT_LLM=true'; }
+  else if (env.USE_DIRECT_LLM === false) { mode = 'letta'; modeReason = 'USE_DIRECT_LLM=false'; }
+  else if (env.LETTA_BASE_URL) { mode = 'letta'; modeReason = 'USE_DIRECT_LLM is unset and LETTA_BASE_URL is set (the seed default: Letta mode)'; }
+  else { mode = 'direct'; modeReason = 'USE_DIRECT_LLM is unset and no LETTA_BASE_URL is configured'; }
+  const memoryProvider = env.MEMORY_PROVIDER ?? 'sqlite';
+  if (memoryProvider === 'postgres' && !env.DATABASE_URL) problems.push('  DATABASE_URL: required when MEMORY_PROVIDER=postgres (postgres://user:password@host:5432/db)');
+  if (env.TARGET_AFTER_COMPACT >= env.COMPACT_THRESHOLD) problems.push(`  TARGET_AFTER_COMPACT=${env.TARGET_AFTER_COMPACT}: must be below COMPACT_THRESHOLD (${env.COMPACT_THRESHOLD})`);
+  if (problems.length > 0) {
+    throw new LaresError('CONFIG_INVALID', `invalid configuration (${problems.length} ${problems.length === 1 ? 'variable' : 'variables'}):\n${problems.join('\n')}\nFix them in the environment or in .env and run again.`);
+  }
+  return {
+    mode, modeReason, memoryProvider,
+    sqlitePath: env.SQLITE_DB_PATH,
+    databaseUrl: env.DATABASE_URL,
+    contextLimit: env.CONTEXT_LIMIT,
+    compactThreshold: env.COMPACT_THRESHOLD,
+    targetAfterCompact: env.TARGET_AFTER_COMPACT,
+    anthropic: { model: env.ANTHROPIC_MODEL, apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL, maxTokens: env.LARES_MAX_TOKENS, promptCaching: env.LARES_PROMPT_CACHING ?? true },
+    maxToolIterations: env.LARES_MAX_TOOL_ITERATIONS,
+    baseInstructionsFile: env.LARES_BASE_INSTRUCTIONS_FILE,
+    mcp: {
+      url: env.MCP_URL, host: env.MCP_HOST, port: env.MCP_PORT, token: env.LARES_MCP_TOKEN, serversFile: env.LARES_MCP_SERVERS_FILE,
+      allowedPaths: env.LARES_ALLOWED_PATHS, blockedFiles: env.LARES_BLOCKED_FILES, allowlistFile: env.LARES_ALLOWLIST_FILE,
+      approvalDbPath: env.LARES_APPROVAL_DB ?? env.SQLITE_DB_PATH, approvalTtlMs: env.LARES_APPROVAL_TTL, vaultPath: env.OBSIDIAN_VAULT_PATH,
+    },
+    letta: {
+      baseUrl: env.LETTA_BASE_URL,
+      agentId: env.LETTA_AGENT_ID ?? env.LARES_AGENT_ID,
+      apiKey: env.LETTA_API_KEY ?? env.LETTA_SERVER_PASSWORD,
+      migrateMessages: env.MIGRATE_MESSAGES ?? false,
+    },
+    discord: { botToken: env.DISCORD_BOT_TOKEN, channelId: env.DISCORD_CHANNEL_ID, ownerId: env.DISCORD_OWNER_ID, allowedUserIds: env.DISCORD_ALLOWED_USER_IDS },
+    httpPort: env.LARES_HTTP_PORT,
+    perchIntervalMinutes: env.LARES_PERCH_INTERVAL_MINUTES,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    env,
+  };
+}
+
+function isSecret(key: string): boolean {
+  return /KEY|TOKEN|PASSWORD|SECRET|DATABASE_URL/.test(key);
+}
