@@ -1,6 +1,23 @@
 // Every `lares` subcommand, one file each. Add a line here to add a command.
 import type { Command } from 'commander';
+import { registerBackupCommand } from './backup.ts';
+import { registerChatCommand } from './chat.ts';
+import { registerCompactCommand } from './compact.ts';
+import { registerContextCommand } from './context.ts';
+import { registerDbCommand } from './db.ts';
+import { registerExportCommand } from './export.ts';
+import { registerImportCommand } from './import.ts';
+import { registerMemoryCommand } from './memory.ts';
+import { registerSearchCommand } from './search.ts';
 
-export function registerCommands(_program: Command): void {
-  // commands are added here as they are built
+export function registerCommands(program: Command): void {
+  registerChatCommand(program);
+  registerMemoryCommand(program);
+  registerContextCommand(program);
+  registerSearchCommand(program);
+  registerCompactCommand(program);
+  registerBackupCommand(program);
+  registerExportCommand(program);
+  registerImportCommand(program);
+  registerDbCommand(program);
 }

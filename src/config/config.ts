@@ -65,6 +65,8 @@ export const envSchema = z.object({
   LARES_MAX_TOOL_ITERATIONS: int(10, 1, 1000),
   LARES_BASE_INSTRUCTIONS_FILE: optionalString,
   LARES_PROMPT_CACHING: bool(true),
+  LARES_LLM_MAX_RETRIES: int(4, 0, 20),
+  LARES_LLM_RETRY_BASE_MS: int(1000, 0, 60_000),
   // tools (MCP)
   MCP_URL: optionalUrl,
   MCP_HOST: z.string().trim().optional().transform((v) => v || '127.0.0.1'),
@@ -89,6 +91,8 @@ export const envSchema = z.object({
   DISCORD_CHANNEL_ID: snowflake,
   DISCORD_OWNER_ID: snowflake,
   DISCORD_ALLOWED_USER_IDS: snowflakeList,
+  /** Discord's REST base (default https://discord.com/api); tests point it at a fake on 127.0.0.1 */
+  DISCORD_API_URL: optionalUrl,
   LARES_HTTP_PORT: int(8766, 0, 65_535),
   LARES_PERCH_INTERVAL_MINUTES: int(60, 0, 10_080),
   // logs
@@ -107,7 +111,7 @@ export interface Config {
   contextLimit: number;
   compactThreshold: number;
   targetAfterCompact: number;
-  anthropic: { model: string; apiKey?: string; baseUrl?: string; maxTokens: number; promptCaching: boolean };
+  anthropic: { model: string; apiKey?: string; baseUrl?: string; maxTokens: number; promptCaching: boolean; maxRetries: number; retryBaseMs: number };
   maxToolIterations: number;
   baseInstructionsFile?: string;
   mcp: {
@@ -116,7 +120,7 @@ export interface Config {
     approvalDbPath: string; approvalTtlMs: number; vaultPath?: string;
   };
   letta: { baseUrl?: string; agentId?: string; apiKey?: string; migrateMessages: boolean };
-  discord: { botToken?: string; channelId?: string; ownerId?: string; allowedUserIds: string[] };
+  discord: { botToken?: string; channelId?: string; ownerId?: string; allowedUserIds: string[]; apiUrl?: string };
   httpPort: number;
   perchIntervalMinutes: number;
   logLevel: string;
@@ -162,7 +166,7 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
     contextLimit: env.CONTEXT_LIMIT,
     compactThreshold: env.COMPACT_THRESHOLD,
     targetAfterCompact: env.TARGET_AFTER_COMPACT,
-    anthropic: { model: env.ANTHROPIC_MODEL, apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL, maxTokens: env.LARES_MAX_TOKENS, promptCaching: env.LARES_PROMPT_CACHING ?? true },
+    anthropic: { model: env.ANTHROPIC_MODEL, apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL, maxTokens: env.LARES_MAX_TOKENS, promptCaching: env.LARES_PROMPT_CACHING ?? true, maxRetries: env.LARES_LLM_MAX_RETRIES, retryBaseMs: env.LARES_LLM_RETRY_BASE_MS },
     maxToolIterations: env.LARES_MAX_TOOL_ITERATIONS,
     baseInstructionsFile: env.LARES_BASE_INSTRUCTIONS_FILE,
     mcp: {
@@ -176,7 +180,7 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
       apiKey: env.LETTA_API_KEY ?? env.LETTA_SERVER_PASSWORD,
       migrateMessages: env.MIGRATE_MESSAGES ?? false,
     },
-    discord: { botToken: env.DISCORD_BOT_TOKEN, channelId: env.DISCORD_CHANNEL_ID, ownerId: env.DISCORD_OWNER_ID, allowedUserIds: env.DISCORD_ALLOWED_USER_IDS },
+    discord: { botToken: env.DISCORD_BOT_TOKEN, channelId: env.DISCORD_CHANNEL_ID, ownerId: env.DISCORD_OWNER_ID, allowedUserIds: env.DISCORD_ALLOWED_USER_IDS, apiUrl: env.DISCORD_API_URL },
     httpPort: env.LARES_HTTP_PORT,
     perchIntervalMinutes: env.LARES_PERCH_INTERVAL_MINUTES,
     logLevel: env.LOG_LEVEL ?? 'info',

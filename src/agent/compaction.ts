@@ -1,0 +1,172 @@
+// Compaction: when the next request would pass COMPACT_THRESHOLD × CONTEXT_LIMIT, the oldest
+// uncompacted messages are summarised until the context is near TARGET_AFTER_COMPACT × CONTEXT_LIMIT.
+// Cuts never split a tool_use from its tool_result. The summary is stored with its range and the
+// messages are marked compacted in one transaction: nothing is ever deleted, and
+// conversation_search still finds every message. A long backlog is summarised in chunks,
+// each folding in the previous summary (recursive summaries), each committed on its own.
+import { blocksToText } from '../llm/content.ts';
+import type { ModelProvider } from '../llm/provider.ts';
+import type { MemoryStore, StoredMessage, Summary } from '../memory/store.ts';
+import { log } from '../log.ts';
+import { estimateBlocksTokens, estimateTextTokens, type TokenCalibration } from './tokens.ts';
+
+export interface CompactionSettings {
+  model: string;
+  contextLimit: number;
+  threshold: number;
+  target: number;
+}
+
+export interface CompactionPlan {
+  /** messages to summarise, oldest first */
+  messages: StoredMessage[];
+  tokensBefore: number;
+  tokensAfter: number;
+}
+
+export interface CompactionResult {
+  summaries: Summary[];
+  messagesCompacted: number;
+  tokensBefore: number;
+  tokensAfter: number;
+}
+
+const SUMMARY_SYSTEM = [
+  'You maintain the long-term conversation summary of Lares, a personal AI companion.',
+  'You will get the previous summary (if any) and a transcript of the next stretch of conversation.',
+  'Write ONE updated summary that replaces the previous one. Keep, as compact bullet points under headings:',
+  '- Facts about the person (name, preferences, people, routines, health, work, projects).',
+  '- Decisions made and commitments or promises (who, what, by when).',
+  '- Open tasks and questions still unresolved.',
+  '- What was tried (tools used, what worked, what failed and why).',
+  '- Lookup hints: distinctive keywords, names, dates and message ids that conversation_search can find later.',
+  'Write in the first person as Lares. Be specific (names, dates, numbers). Do not invent anything.',
+].join('\n');
+
+const MAX_CHARS_PER_MESSAGE = 4000;
+
+export class Compactor {
+  private readonly store: MemoryStore;
+  private readonly provider: ModelProvider;
+  private readonly settings: CompactionSettings;
+  private readonly calibration: TokenCalibration;
+
+  constructor(store: MemoryStore, provider: ModelProvider, settings: CompactionSettings, calibration: TokenCalibration) {
+    this.store = store;
+    this.provider = provider;
+    this.settings = settings;
+    this.calibration = calibration;
+  }
+
+  get thresholdTokens(): number {
+    return Math.floor(this.settings.contextLimit * this.settings.threshold);
+  }
+
+  get targetTokens(): number {
+    return Math.floor(this.settings.contextLimit * this.settings.target);
+  }
+
+  messageTokens(message: StoredMessage): number {
+    return this.calibration.tokens(message.tokenCount ?? estimateBlocksTokens(message.blocks));
+  }
+
+  /**
+   * Picks the oldest messages to summarise so that `fixedTokens` (tools, system, summary)
+   * plus what remains is at most the target. Messages from `protectFromId` on (the turn in
+   * progress) are never taken. A cut only falls before a message that is not a tool result.
+   */
+  plan(messages: StoredMessage[], fixedTokens: number, protectFromId: number | undefined, force = false): CompactionPlan {
+    const sizes = messages.map((m) => (m.role === 'system' ? 0 : this.messageTokens(m)));
+    const total = fixedTokens + sizes.reduce((a, b) => a + b, 0);
+    let remaining = total;
+    let cut = 0;
+    let bestCut = 0;
+    let bestRemaining = total;
+    while (cut < messages.length) {
+      if (protectFromId !== undefined && messages[cut].id >= protectFromId) break;
+      remaining -= sizes[cut];
+      cut++;
+      if (isSafeCut(messages, cut)) {
+        bestCut = cut;
+        bestRemaining = remaining;
+        if (remaining <= this.targetTokens) break;
+      }
+    }
+    if (bestCut === 0 && force) {
+      // forced (the API said the context is too large): take everything safe before the turn
+      return { messages: [], tokensBefore: total, tokensAfter: total };
+    }
+    return { messages: messages.slice(0, bestCut), tokensBefore: total, tokensAfter: bestRemaining };
+  }
+
+  /** Summarises the planned messages; throws if the model call fails (the history is then untouched). */
+  async run(conversationId: string, plan: CompactionPlan): Promise<CompactionResult> {
+    const summaries: Summary[] = [];
+    let previous = await this.store.latestSummary(conversationId);
+    const chunkBudget = Math.max(1000, Math.floor(this.settings.contextLimit * 0.5));
+    for (const chunk of chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget)) {
+      const text = await this.summarise(previous?.summary, chunk);
+      const summary = await this.store.compact({
+        conversationId,
+        summary: text,
+        startMessageId: previous?.startMessageId ?? chunk[0].id,
+        endMessageId: chunk[chunk.length - 1].id,
+        tokenCount: this.calibration.tokens(estimateTextTokens(text)),
+      }, chunk.map((m) => m.id));
+      summaries.push(summary);
+      previous = summary;
+    }
+    const result = { summaries, messagesCompacted: plan.messages.length, tokensBefore: plan.tokensBefore, tokensAfter: plan.tokensAfter };
+    log().info({ event: 'compaction', conversationId, ...result, summaries: summaries.map((s) => s.id) }, `compacted ${plan.messages.length} messages into ${summaries.length} summary step(s)`);
+    return result;
+  }
+
+  private async summarise(previous: string | undefined, messages: StoredMessage[]): Promise<string> {
+    const transcript = messages.map(renderForSummary).join('\n');
+    const prompt = [
+      previous ? `<previous_summary>\n${previous}\n</previous_summary>` : '<previous_summary>(none yet)</previous_summary>',
+      `<transcript messages="${messages[0].id}-${messages[messages.length - 1].id}">\n${transcript}\n</transcript>`,
+      'Write the updated summary now.',
+    ].join('\n\n');
+    const response = await this.provider.createMessage({
+      model: this.settings.model,
+      maxTokens: 2048,
+      system: [{ type: 'text', text: SUMMARY_SYSTEM }],
+      tools: [],
+      messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],
+    });
+    const text = response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
+    if (!text) throw new Error('the summary came back empty');
+    return text;
+  }
+}
+
+/** A cut before index `cut` is safe when it does not separate a tool_use from its result. */
+function isSafeCut(messages: StoredMessage[], cut: number): boolean {
+  const next = messages.slice(cut).find((m) => m.role !== 'system');
+  if (!next) return true;
+  return !next.blocks.some((b) => b.type === 'tool_result');
+}
+
+function renderForSummary(m: StoredMessage): string {
+  const body = m.content || blocksToText(m.blocks);
+  const clipped = body.length > MAX_CHARS_PER_MESSAGE ? `${body.slice(0, MAX_CHARS_PER_MESSAGE)} …[${body.length - MAX_CHARS_PER_MESSAGE} chars omitted]` : body;
+  const who = m.role === 'system' ? 'event' : m.role === 'user' ? 'person' : 'Lares';
+  return `[#${m.id} ${m.createdAt} ${who}] ${clipped}`;
+}
+
+function* chunks<T>(items: T[], size: (item: T) => number, budget: number): Generator<T[]> {
+  let current: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const s = size(item);
+    if (current.length > 0 && used + s > budget) {
+      yield current;
+      current = [];
+      used = 0;
+    }
+    current.push(item);
+    used += s;
+  }
+  if (current.length > 0) yield current;
+}

@@ -1,0 +1,260 @@
+// The tool loop of direct mode. One turn:
+//   store the person's message → [build context → compact if needed → call the model →
+//   store the reply → run its tool calls (in parallel) → store their results] × until done.
+// Every step is stored before the next is acted on, so a crash at any point leaves a
+// history the API accepts (a dangling tool_use is answered with an "interrupted" error
+// result at the start of the next turn).
+import { LaresError, errorMessage } from '../errors.ts';
+import type { ContentBlock, ToolResultBlock, ToolUseBlock } from '../llm/content.ts';
+import { LlmError, type ModelProvider, type ModelResponse } from '../llm/provider.ts';
+import { log } from '../log.ts';
+import { DEFAULT_CONVERSATION, type MemoryBlock, type MemoryStore, type StoredMessage } from '../memory/store.ts';
+import type { ToolRouter } from '../tools/tool-router.ts';
+import type { TurnEvents, TurnInput, TurnResult } from './types.ts';
+import { buildContext, type BuiltContext } from './context.ts';
+import type { CompactionResult, Compactor } from './compaction.ts';
+import type { TokenCalibration } from './tokens.ts';
+
+export interface OrchestratorSettings {
+  model: string;
+  maxTokens: number;
+  maxToolIterations: number;
+  caching: boolean;
+  contextLimit: number;
+}
+
+export interface OrchestratorDeps {
+  store: MemoryStore;
+  provider: ModelProvider;
+  tools: ToolRouter;
+  compactor: Compactor;
+  calibration: TokenCalibration;
+  settings: OrchestratorSettings;
+  baseInstructions: () => Promise<string>;
+}
+
+export const CALIBRATION_META_KEY = 'token_calibration';
+
+/** The parts of the system prompt fixed for a whole turn. */
+interface FrozenPrompt { blocks: MemoryBlock[]; baseInstructions: string }
+
+const INTERRUPTED = 'This tool call was interrupted (Lares stopped before it returned a result); it may or may not have run. Check before retrying.';
+
+export class Orchestrator {
+  private readonly deps: OrchestratorDeps;
+
+  constructor(deps: OrchestratorDeps) {
+    this.deps = deps;
+  }
+
+  async runTurn(input: TurnInput, events: TurnEvents = {}): Promise<TurnResult> {
+    const { store, settings } = this.deps;
+    const conversationId = input.conversationId ?? DEFAULT_CONVERSATION;
+    if (input.sourceRef && (await store.findMessageBySourceRef(input.sourceRef))) {
+      log().info({ event: 'duplicate_message', sourceRef: input.sourceRef }, 'message already handled; skipped');
+      return { reply: '', stopReason: 'duplicate', toolCalls: 0, incomplete: false, pendingApprovals: [] };
+    }
+    await this.repairDanglingToolUse(conversationId);
+
+    const content: ContentBlock[] = typeof input.content === 'string' ? [{ type: 'text', text: input.content }] : input.content;
+    const [userMessage] = await store.appendMessages([{
+      conversationId, role: 'user', blocks: content, sourceRef: input.sourceRef ?? null,
+      metadata: { source: input.source, ...(input.replyToMessageId ? { replyTo: input.replyToMessageId } : {}), ...input.metadata },
+    }]);
+
+    // the system prompt is fixed for the whole turn (cache-friendly); memory edits made during
+    // the turn are shown in their tool results and folded into the prompt at the next turn
+    const blocks = await store.listBlocks();
+    const baseInstructions = await this.deps.baseInstructions();
+    const texts: string[] = [];
+    const pendingApprovals: string[] = [];
+    let toolCalls = 0;
+    let stopReason = 'end_turn';
+    let incomplete = false;
+
+    for (let iteration = 1; ; iteration++) {
+      const response = await this.callModel(conversationId, userMessage.id, { blocks, baseInstructions }, events);
+      const replyBlocks = response.content.filter((b) => !(b.type === 'text' && b.text.trim() === ''));
+      const [assistant] = replyBlocks.length > 0
+        ? await store.appendMessages([{ conversationId, role: 'assistant', blocks: replyBlocks, metadata: { stopReason: response.stopReason, model: response.model, responseId: response.id } }])
+        : [undefined];
+      stopReason = response.stopReason;
+      const text = replyBlocks.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
+      if (text) texts.push(text);
+      const uses = replyBlocks.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+
+      if (uses.length > 0) {
+        const cutOff = stopReason === 'max_tokens' || stopReason === 'model_context_window_exceeded';
+        const results = cutOff
+          ? uses.map((u): ToolResultBlock => ({ type: 'tool_result', tool_use_id: u.id, is_error: true, content: 'Your reply was cut off before this tool call was complete, so it was not run. Make the call again, shorter if needed.' }))
+          : await this.runTools(uses, conversationId, input.replyToMessageId, events, pendingApprovals);
+        toolCalls += uses.length;
+        await store.appendMessages([{ conversationId, role: 'user', blocks: results, metadata: { source: 'tool_results', replyTo: assistant?.id } }]);
+        if (iteration >= settings.maxToolIterations) {
+          const note = `I stopped after ${iteration} rounds of tool calls (the limit, LARES_MAX_TOOL_ITERATIONS=${settings.maxToolIterations}) before finishing. Ask me to continue if you want me to go on.`;
+          await store.appendMessages([{ conversationId, role: 'assistant', blocks: [{ type: 'text', text: note }], metadata: { stopReason: 'tool_iteration_limit' } }]);
+          texts.push(note);
+          incomplete = true;
+          stopReason = 'tool_iteration_limit';
+          break;
+        }
+        continue;
+      }
+      if (stopReason === 'pause_turn' && assistant && iteration < settings.maxToolIterations) continue;
+      if (stopReason === 'max_tokens' || stopReason === 'model_context_window_exceeded') {
+        texts.push(stopReason === 'max_tokens'
+          ? '[My reply was cut off: it reached the maximum length (LARES_MAX_TOKENS). Ask me to continue.]'
+          : '[My reply was cut off: the conversation reached the model\'s context window. Ask me to continue.]');
+        incomplete = true;
+      } else if (stopReason === 'refusal') {
+        if (!text) texts.push('[The model declined to answer this request.]');
+        incomplete = true;
+      } else if (stopReason === 'pause_turn') {
+        incomplete = true;
+      }
+      break;
+    }
+    return { reply: texts.join('\n\n'), stopReason, toolCalls, incomplete, pendingApprovals };
+  }
+
+  /** The request the next turn would start from (for `lares context`). */
+  async previewContext(conversationId = DEFAULT_CONVERSATION): Promise<BuiltContext> {
+    const frozen = { blocks: await this.deps.store.listBlocks(), baseInstructions: await this.deps.baseInstructions() };
+    return this.context(conversationId, frozen);
+  }
+
+  /** Compacts by hand (`lares compact`): summarises down to the target whatever the threshold. */
+  async compactNow(conversationId = DEFAULT_CONVERSATION): Promise<CompactionResult | undefined> {
+    const context = await this.previewContext(conversationId);
+    const messages = await this.deps.store.uncompactedMessages(conversationId);
+    const fixed = this.deps.calibration.tokens(context.estimate.tools + context.estimate.system);
+    const plan = this.deps.compactor.plan(messages, fixed, undefined);
+    if (plan.messages.length === 0) return undefined;
+    return this.deps.compactor.run(conversationId, plan);
+  }
+
+  /** If the last stored API message is an assistant tool_use with no results (a crash), answer it. */
+  async repairDanglingToolUse(conversationId: string): Promise<number> {
+    const recent = (await this.deps.store.recentMessages(5, conversationId)).filter((m) => m.role !== 'system');
+    const last = recent[0];
+    if (!last || last.role !== 'assistant') return 0;
+    const uses = last.blocks.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    if (uses.length === 0) return 0;
+    const results: ToolResultBlock[] = uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, is_error: true, content: INTERRUPTED }));
+    await this.deps.store.appendMessages([{ conversationId, role: 'user', blocks: results, metadata: { source: 'repair', repairs: last.id } }]);
+    log().warn({ event: 'history_repaired', conversationId, messageId: last.id, toolCalls: uses.length }, 'answered tool calls interrupted by a crash');
+    return uses.length;
+  }
+
+  private async runTools(uses: ToolUseBlock[], conversationId: string, replyTo: string | undefined, events: TurnEvents, pending: string[]): Promise<ToolResultBlock[]> {
+    return Promise.all(uses.map(async (use): Promise<ToolResultBlock> => {
+      events.onToolCall?.({ id: use.id, name: use.name, input: use.input });
+      const outcome = await this.deps.tools.call(use.name, use.input ?? {}, { conversationId, replyToMessageId: replyTo });
+      if (outcome.pendingApprovalId) pending.push(outcome.pendingApprovalId);
+      const content = typeof outcome.content === 'string' ? (outcome.content || '(no output)') : outcome.content;
+      const preview = typeof content === 'string' ? content : content.map((b) => (b.type === 'text' ? b.text : '[image]')).join('\n');
+      events.onToolResult?.({ id: use.id, name: use.name, isError: outcome.isError, pendingApprovalId: outcome.pendingApprovalId, content: preview });
+      log().info({ event: 'tool_call', tool: use.name, isError: outcome.isError, pendingApproval: outcome.pendingApprovalId }, `tool ${use.name}${outcome.isError ? ' failed' : ''}`);
+      return { type: 'tool_result', tool_use_id: use.id, content, ...(outcome.isError ? { is_error: true } : {}) };
+    }));
+  }
+
+  /** Builds the context (compacting first when it would pass the threshold) and calls the model. */
+  private async callModel(conversationId: string, protectFromId: number, frozen: FrozenPrompt, events: TurnEvents): Promise<ModelResponse> {
+    const { compactor } = this.deps;
+    let context = await this.context(conversationId, frozen);
+    if (this.tokens(context) > compactor.thresholdTokens) {
+      context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, false);
+    }
+    try {
+      return await this.send(conversationId, context, events);
+    } catch (error) {
+      if (!(error instanceof LlmError) || error.kind !== 'context_exceeded') throw this.userFacing(error);
+      log().warn({ event: 'context_exceeded', conversationId }, 'the API said the context is too large; compacting and retrying once');
+      context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, true);
+      try {
+        return await this.send(conversationId, context, events);
+      } catch (retryError) {
+        throw this.userFacing(retryError);
+      }
+    }
+  }
+
+  private async compactAndRebuild(conversationId: string, protectFromId: number, frozen: FrozenPrompt, context: BuiltContext, force: boolean): Promise<BuiltContext> {
+    const { compactor, store } = this.deps;
+    const messages = await store.uncompactedMessages(conversationId);
+    const fixed = this.deps.calibration.tokens(context.estimate.tools + context.estimate.system);
+    const plan = compactor.plan(messages, fixed, protectFromId, force);
+    if (plan.messages.length > 0) {
+      try {
+        await compactor.run(conversationId, plan);
+        const rebuilt = await this.context(conversationId, frozen);
+        if (!force || this.tokens(rebuilt) < this.tokens(context)) return this.fitWindow(rebuilt);
+      } catch (error) {
+        log().error({ event: 'compaction_failed', conversationId, err: errorMessage(error) }, 'compaction failed; history untouched, sending a shortened window instead');
+      }
+    }
+    // nothing (more) to summarise, or the summary failed: send only the newest messages that
+    // fit, leaving the stored history as it is
+    return this.fitWindow(await this.context(conversationId, frozen), force);
+  }
+
+  /** Drops the oldest messages from the request (not from storage) until it fits under the threshold. */
+  private async fitWindow(context: BuiltContext, force = false): Promise<BuiltContext> {
+    const limit = force ? Math.floor(this.deps.compactor.targetTokens) : this.deps.compactor.thresholdTokens;
+    if (this.tokens(context) <= limit) return context;
+    const { store } = this.deps;
+    const stored = await Promise.all(context.messageIds.map((id) => store.getMessage(id)));
+    let messages = stored.filter((m): m is StoredMessage => m !== undefined);
+    let rebuilt = context;
+    while (messages.length > 1 && this.tokens(rebuilt) > limit) {
+      // drop from the front up to the next safe start (a message that is not a tool result)
+      let drop = 1;
+      while (drop < messages.length - 1 && messages[drop].blocks.some((b) => b.type === 'tool_result')) drop++;
+      messages = messages.slice(drop);
+      rebuilt = buildContext({ ...context.input, messages });
+    }
+    log().warn({ event: 'context_window_trimmed', kept: messages.length }, 'sending a trimmed window of the recent history');
+    return rebuilt;
+  }
+
+  private async context(conversationId: string, frozen: FrozenPrompt): Promise<BuiltContext> {
+    const { store, settings, tools } = this.deps;
+    return buildContext({
+      model: settings.model,
+      maxTokens: settings.maxTokens,
+      baseInstructions: frozen.baseInstructions,
+      blocks: frozen.blocks,
+      summary: await store.latestSummary(conversationId),
+      messages: await store.uncompactedMessages(conversationId),
+      tools: tools.definitions(),
+      caching: settings.caching,
+    });
+  }
+
+  private tokens(context: BuiltContext): number {
+    return this.deps.calibration.tokens(context.estimate.total);
+  }
+
+  private async send(conversationId: string, context: BuiltContext, events: TurnEvents): Promise<ModelResponse> {
+    const { provider, store, calibration } = this.deps;
+    const response = await provider.createMessage(context.request, {
+      onText: events.onText,
+      onRetry: (info) => log().warn({ event: 'llm_retry', ...info }, `model call failed, retrying in ${info.delayMs} ms`),
+    });
+    const requestTokens = response.usage.inputTokens + response.usage.cacheReadTokens + response.usage.cacheWriteTokens;
+    calibration.observe(context.estimate.total, requestTokens);
+    await store.recordUsage({
+      conversationId, model: response.model, ...response.usage, requestTokens,
+      lastMessageId: context.messageIds[context.messageIds.length - 1] ?? null,
+    });
+    await store.setMeta(CALIBRATION_META_KEY, String(calibration.ratio));
+    log().debug({ event: 'llm_call', ...response.usage, stopReason: response.stopReason }, 'model call');
+    return response;
+  }
+
+  private userFacing(error: unknown): Error {
+    if (error instanceof LaresError) return error;
+    return new LaresError('LLM_ERROR', `the model call failed: ${errorMessage(error)}`, { cause: error });
+  }
+}

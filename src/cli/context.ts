@@ -1,0 +1,67 @@
+// lares context: what the next request to the model holds, in tokens by part, and how well
+// the prompt cache is doing.
+import type { Command } from 'commander';
+import { createDirectRuntime } from '../app/direct-runtime.ts';
+import { action, printJson } from './run.ts';
+import { loadCommandConfig } from './context-helpers.ts';
+import { mcpToolProviders } from '../app/tool-providers.ts';
+
+export function registerContextCommand(program: Command): void {
+  program.command('context')
+    .description('Show the context the next turn starts from: tokens by part (tools, system, memory blocks, summary, messages), the compaction threshold, the last call\'s usage and the cache-read ratio.')
+    .option('--json', 'print JSON')
+    .action(action(async (options: { json?: boolean }) => {
+      const config = loadCommandConfig({ quiet: true });
+      const runtime = await createDirectRuntime(config, { modelOptional: true, toolProviders: await mcpToolProviders(config) });
+      try {
+        const context = await runtime.orchestrator.previewContext();
+        const scale = (n: number) => runtime.compactor.messageTokens({ tokenCount: n, blocks: [] } as never);
+        const e = context.estimate;
+        const last = await runtime.store.lastUsage();
+        const totals = await runtime.store.usageTotals();
+        const counts = await runtime.store.counts();
+        const inputSide = totals.inputTokens + totals.cacheReadTokens + totals.cacheWriteTokens;
+        const report = {
+          model: config.anthropic.model,
+          tokens: {
+            tools: scale(e.tools),
+            system: scale(e.system - e.blocks - e.summary),
+            blocks: scale(e.blocks),
+            summary: scale(e.summary),
+            messages: scale(e.messages),
+            total: scale(e.total),
+          },
+          toolCount: context.request.tools.length,
+          messagesInContext: context.messageIds.length,
+          storedMessages: counts.messages,
+          compactedMessages: counts.compactedMessages,
+          summaries: counts.summaries,
+          contextLimit: config.contextLimit,
+          compactAt: runtime.compactor.thresholdTokens,
+          compactTarget: runtime.compactor.targetTokens,
+          lastUsage: last ? { input: last.inputTokens, cacheRead: last.cacheReadTokens, cacheWrite: last.cacheWriteTokens, output: last.outputTokens, at: last.createdAt } : null,
+          cacheReadRatio: inputSide > 0 ? totals.cacheReadTokens / inputSide : null,
+          calls: totals.calls,
+        };
+        if (options.json) return printJson(report);
+        const t = report.tokens;
+        const pct = (n: number) => `${((100 * n) / config.contextLimit).toFixed(1)}%`;
+        const lines = [
+          `Context for the next turn (${report.model}), estimated tokens:`,
+          `  tools      ${String(t.tools).padStart(8)}  (${report.toolCount} tools)`,
+          `  system     ${String(t.system).padStart(8)}`,
+          `  blocks     ${String(t.blocks).padStart(8)}`,
+          `  summary    ${String(t.summary).padStart(8)}`,
+          `  messages   ${String(t.messages).padStart(8)}  (${report.messagesInContext} in context of ${report.storedMessages} stored, ${report.compactedMessages} compacted into ${report.summaries} summaries)`,
+          `  total      ${String(t.total).padStart(8)}  = ${pct(t.total)} of CONTEXT_LIMIT ${config.contextLimit}; compaction at ${report.compactAt}, down to ${report.compactTarget}`,
+          report.lastUsage
+            ? `Last call: ${report.lastUsage.input} input + ${report.lastUsage.cacheRead} cache read + ${report.lastUsage.cacheWrite} cache write, ${report.lastUsage.output} output (${report.lastUsage.at})`
+            : 'No model calls yet.',
+          report.cacheReadRatio === null ? '' : `Cache-read ratio over ${report.calls} calls: ${(report.cacheReadRatio * 100).toFixed(1)}% of input tokens`,
+        ];
+        process.stdout.write(`${lines.filter(Boolean).join('\n')}\n`);
+      } finally {
+        await runtime.close();
+      }
+    }));
+}

@@ -1,0 +1,90 @@
+// SQLite schema, versioned with PRAGMA user_version. Each entry migrates from version i to i+1;
+// a database is brought up to date on open, inside one transaction per step.
+export const SQLITE_MIGRATIONS: string[] = [
+  // 1: the tables the seed's queries use, plus history, usage and full-text indexes
+  `
+  CREATE TABLE memory_blocks (
+    label TEXT PRIMARY KEY,
+    content TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    char_limit INTEGER NOT NULL,
+    read_only INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE memory_block_history (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    content TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX memory_block_history_label ON memory_block_history(label, id);
+
+  CREATE TABLE summaries (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL DEFAULT 'default',
+    summary TEXT NOT NULL,
+    start_message_id INTEGER,
+    end_message_id INTEGER,
+    token_count INTEGER,
+    created_at TEXT NOT NULL,
+    source_ref TEXT UNIQUE
+  );
+  CREATE INDEX summaries_conversation ON summaries(conversation_id, id);
+
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL DEFAULT 'default',
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+    content TEXT NOT NULL,
+    blocks_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    token_count INTEGER,
+    compacted_by INTEGER REFERENCES summaries(id),
+    source_ref TEXT UNIQUE,
+    metadata_json TEXT
+  );
+  CREATE INDEX messages_uncompacted ON messages(conversation_id, id) WHERE compacted_by IS NULL;
+  CREATE INDEX messages_conversation ON messages(conversation_id, id);
+  CREATE INDEX messages_created_at ON messages(created_at);
+
+  CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+  CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+  END;
+  CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+  END;
+
+  CREATE TABLE archival_passages (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    source_ref TEXT UNIQUE
+  );
+  CREATE VIRTUAL TABLE archival_passages_fts USING fts5(text, tags, content='archival_passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+  CREATE TRIGGER archival_passages_fts_insert AFTER INSERT ON archival_passages BEGIN
+    INSERT INTO archival_passages_fts(rowid, text, tags) VALUES (new.id, new.text, new.tags);
+  END;
+
+  CREATE TABLE llm_usage (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL DEFAULT 'default',
+    model TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    request_tokens INTEGER NOT NULL,
+    last_message_id INTEGER,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX llm_usage_conversation ON llm_usage(conversation_id, id);
+
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];
+
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;

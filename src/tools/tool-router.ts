@@ -1,0 +1,83 @@
+// The agent's one view of all tools: local providers first, then MCP servers. Names are
+// resolved predictably: the first provider to offer a name keeps it; a later clash is exposed
+// as `<provider>__<tool>`. Tools are listed in a stable order so the cached prompt prefix stays put.
+import { errorMessage } from '../errors.ts';
+import { log } from '../log.ts';
+import type { ToolCallContext, ToolDefinition, ToolOutcome, ToolProvider } from './types.ts';
+
+const MAX_RESULT_CHARS = 60_000;
+
+interface Route { provider: ToolProvider; originalName: string; definition: ToolDefinition }
+
+export class ToolRouter {
+  private readonly providers: ToolProvider[];
+  private routes = new Map<string, Route>();
+  private unavailableProviders: string[] = [];
+
+  constructor(providers: ToolProvider[]) {
+    this.providers = providers;
+  }
+
+  /** Lists every provider's tools again (at start, and when a server says its list changed). */
+  async refresh(): Promise<void> {
+    const routes = new Map<string, Route>();
+    const unavailable: string[] = [];
+    for (const provider of this.providers) {
+      let tools: ToolDefinition[];
+      try {
+        tools = await provider.listTools();
+      } catch (error) {
+        unavailable.push(provider.name);
+        log().warn({ event: 'tools_unavailable', provider: provider.name, err: errorMessage(error) }, `tools from ${provider.name} are unavailable`);
+        continue;
+      }
+      for (const tool of [...tools].sort((a, b) => a.name.localeCompare(b.name))) {
+        const name = routes.has(tool.name) ? `${provider.name}__${tool.name}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) : tool.name;
+        if (routes.has(name)) continue;
+        routes.set(name, { provider, originalName: tool.name, definition: { ...tool, name } });
+      }
+    }
+    this.routes = routes;
+    this.unavailableProviders = unavailable;
+    if (routes.size === 0) log().warn({ event: 'no_tools' }, 'No tools available: check that the MCP server is running (MCP_URL) ');
+  }
+
+  definitions(): ToolDefinition[] {
+    return [...this.routes.values()].map((r) => r.definition);
+  }
+
+  unavailable(): string[] {
+    return [...this.unavailableProviders];
+  }
+
+  has(name: string): boolean {
+    return this.routes.has(name);
+  }
+
+  async call(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolOutcome> {
+    const route = this.routes.get(name);
+    if (!route) {
+      const known = [...this.routes.keys()].join(', ');
+      return { content: `Unknown tool "${name}". Available tools: ${known || 'none'}.`, isError: true };
+    }
+    let outcome: ToolOutcome;
+    try {
+      outcome = await route.provider.callTool(route.originalName, args, context);
+    } catch (error) {
+      outcome = { content: `${name} failed: ${errorMessage(error)}`, isError: true };
+    }
+    return capOutcome(outcome);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.providers.map((p) => p.close?.()));
+  }
+}
+
+function capOutcome(outcome: ToolOutcome): ToolOutcome {
+  if (typeof outcome.content === 'string' && outcome.content.length > MAX_RESULT_CHARS) {
+    const dropped = outcome.content.length - MAX_RESULT_CHARS;
+    return { ...outcome, content: `${outcome.content.slice(0, MAX_RESULT_CHARS)}\n… [result truncated: ${dropped} more characters]` };
+  }
+  return outcome;
+}
