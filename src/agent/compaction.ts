@@ -72,29 +72,23 @@ export class Compactor {
 
   /**
    * Picks the oldest messages to summarise so that `fixedTokens` (tools, system, summary)
-   * plus what remains is at most the target. Messages from `protectFromId` on (the turn in
+   * plus what remains is at most `targetTokens`. Messages from `protectFromId` on (the turn in
    * progress) are never taken. A cut only falls before a message that is not a tool result.
    */
-  plan(messages: StoredMessage[], fixedTokens: number, protectFromId: number | undefined, force = false): CompactionPlan {
+  plan(messages: StoredMessage[], fixedTokens: number, protectFromId: number | undefined, targetTokens = this.targetTokens): CompactionPlan {
     const sizes = messages.map((m) => (m.role === 'system' ? 0 : this.messageTokens(m)));
     const total = fixedTokens + sizes.reduce((a, b) => a + b, 0);
     let remaining = total;
-    let cut = 0;
     let bestCut = 0;
     let bestRemaining = total;
-    while (cut < messages.length) {
-      if (protectFromId !== undefined && messages[cut].id >= protectFromId) break;
-      remaining -= sizes[cut];
-      cut++;
+    for (let cut = 1; cut <= messages.length; cut++) {
+      if (protectFromId !== undefined && messages[cut - 1].id >= protectFromId) break;
+      remaining -= sizes[cut - 1];
       if (isSafeCut(messages, cut)) {
         bestCut = cut;
         bestRemaining = remaining;
-        if (remaining <= this.targetTokens) break;
+        if (remaining <= targetTokens) break;
       }
-    }
-    if (bestCut === 0 && force) {
-      // forced (the API said the context is too large): take everything safe before the turn
-      return { messages: [], tokensBefore: total, tokensAfter: total };
     }
     return { messages: messages.slice(0, bestCut), tokensBefore: total, tokensAfter: bestRemaining };
   }

@@ -180,28 +180,31 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * Compacts, then rebuilds. Normally down to TARGET_AFTER_COMPACT; when the API itself said the
+   * request is too large (`force`), to at most half of what was refused.
+   */
   private async compactAndRebuild(conversationId: string, protectFromId: number, frozen: FrozenPrompt, context: BuiltContext, force: boolean): Promise<BuiltContext> {
     const { compactor, store } = this.deps;
+    const target = force ? Math.min(compactor.targetTokens, Math.floor(this.tokens(context) / 2)) : compactor.targetTokens;
+    const windowLimit = force ? Math.floor(this.tokens(context) / 2) : compactor.thresholdTokens;
     const messages = await store.uncompactedMessages(conversationId);
     const fixed = this.deps.calibration.tokens(context.estimate.tools + context.estimate.system);
-    const plan = compactor.plan(messages, fixed, protectFromId, force);
+    const plan = compactor.plan(messages, fixed, protectFromId, target);
     if (plan.messages.length > 0) {
       try {
         await compactor.run(conversationId, plan);
-        const rebuilt = await this.context(conversationId, frozen);
-        if (!force || this.tokens(rebuilt) < this.tokens(context)) return this.fitWindow(rebuilt);
       } catch (error) {
         log().error({ event: 'compaction_failed', conversationId, err: errorMessage(error) }, 'compaction failed; history untouched, sending a shortened window instead');
       }
     }
-    // nothing (more) to summarise, or the summary failed: send only the newest messages that
-    // fit, leaving the stored history as it is
-    return this.fitWindow(await this.context(conversationId, frozen), force);
+    // if nothing (more) could be summarised, or the summary failed, send only the newest
+    // messages that fit, leaving the stored history as it is
+    return this.fitWindow(await this.context(conversationId, frozen), windowLimit);
   }
 
-  /** Drops the oldest messages from the request (not from storage) until it fits under the threshold. */
-  private async fitWindow(context: BuiltContext, force = false): Promise<BuiltContext> {
-    const limit = force ? Math.floor(this.deps.compactor.targetTokens) : this.deps.compactor.thresholdTokens;
+  /** Drops the oldest messages from the request (not from storage) until it fits under `limit`. */
+  private async fitWindow(context: BuiltContext, limit: number): Promise<BuiltContext> {
     if (this.tokens(context) <= limit) return context;
     const { store } = this.deps;
     const stored = await Promise.all(context.messageIds.map((id) => store.getMessage(id)));

@@ -1,0 +1,315 @@
+// Approvals by reaction. Each pending approval is posted once in the channel (tool, pretty
+// arguments, why it needs the owner) with ✅ ❌ (and 🔓 for shell commands); only the owner's
+// reactions decide. The decision goes to the approval queue; the outcome is posted, the
+// request message is edited, and the outcome is fed into the conversation as a new turn.
+// The approval id ↔ Discord message mapping is kept in the store's meta table, so a restart
+// neither loses a request nor posts it twice, and requests decided elsewhere (CLI, REST)
+// update their Discord message.
+import type { AgentBackend, TurnResult } from '../../agent/types.ts';
+import { errorMessage } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { MemoryStore } from '../../memory/store.ts';
+import { DISCORD_MESSAGE_LIMIT } from './split-message.ts';
+
+export type ApprovalState = 'pending' | 'approved' | 'executed' | 'failed' | 'denied' | 'expired';
+
+/** What the bridge needs to know of an approval request (the queue's ApprovalRecord fits). */
+export interface ApprovalView {
+  id: string;
+  tool: string;
+  args?: Record<string, unknown>;
+  reason?: string | null;
+  status: ApprovalState | string;
+  result?: { text: string; isError: boolean } | null;
+  error?: string | null;
+  denyReason?: string | null;
+}
+
+/** An event of the approval queue's stream (the queue's LaresEvent fits). */
+export interface ApprovalsEvent {
+  type: 'approval_needed' | 'approval_result' | 'job_due' | string;
+  data: Record<string, unknown>;
+}
+
+/** The approval queue as `lares run` sees it: in-process, or the MCP server's REST + events. */
+export interface ApprovalsClient {
+  listPending(): Promise<ApprovalView[]>;
+  /** one request, any state (used to catch up on decisions made while Lares was down) */
+  get?(id: string): Promise<ApprovalView>;
+  approve(id: string, options?: { always?: boolean }): Promise<ApprovalView>;
+  deny(id: string, reason?: string): Promise<ApprovalView>;
+  /** events as they happen; returns the unsubscribe function */
+  subscribe(listener: (event: ApprovalsEvent) => void): () => void;
+}
+
+/** Where the bridge speaks: the Lares channel. */
+export interface ApprovalOutlet {
+  /** posts (split if needed) and returns the message ids */
+  post(content: string, options?: { replyTo?: string }): Promise<string[]>;
+  edit(messageId: string, content: string): Promise<void>;
+  react(messageId: string, emoji: string): Promise<void>;
+}
+
+export type MetaStore = Pick<MemoryStore, 'getMeta' | 'setMeta'>;
+
+export const APPROVE_EMOJI = '✅';
+export const DENY_EMOJI = '❌';
+export const ALWAYS_EMOJI = '🔓';
+/** tools for which "always allow this exact call" exists */
+const ALWAYS_ALLOWABLE = new Set(['run_shell_command']);
+
+const OPEN_KEY = 'discord.approvals.open';
+const metaKey = (id: string) => `discord.approval.${id}`;
+
+interface PostedApproval { messageId: string; tool: string; content: string; state: 'posted' | 'resolved' }
+
+export interface ApprovalBridgeOptions {
+  approvals: ApprovalsClient;
+  outlet: ApprovalOutlet;
+  store: MetaStore;
+  agent: AgentBackend;
+  ownerId: string;
+  logger: Logger;
+  /** posts the agent's answer to an outcome turn (the channel's outbox) */
+  postAgentReply(result: TurnResult): Promise<void>;
+  /** feed outcomes into the conversation as `source: 'approval'` turns (default true) */
+  feedOutcomes?: boolean;
+}
+
+export class ApprovalBridge {
+  readonly #o: ApprovalBridgeOptions;
+  readonly #byMessage = new Map<string, string>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #turns = new Set<Promise<unknown>>();
+  #unsubscribe: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(options: ApprovalBridgeOptions) {
+    this.#o = options;
+  }
+
+  /** Posts what is pending (once), catches up on decisions made while away, then follows events. */
+  async start(): Promise<void> {
+    this.#unsubscribe = this.#o.approvals.subscribe((event) => { void this.#onEvent(event); });
+    const open = await this.#openIds();
+    for (const id of open) {
+      const posted = await this.#posted(id);
+      if (posted) this.#byMessage.set(posted.messageId, id);
+    }
+    const pending = await this.#o.approvals.listPending();
+    for (const view of pending) await this.ensurePosted(view);
+    const pendingIds = new Set(pending.map((p) => p.id));
+    for (const id of open) {
+      if (pendingIds.has(id) || !this.#o.approvals.get) continue;
+      try {
+        const view = await this.#o.approvals.get(id);
+        if (view.status !== 'pending' && view.status !== 'approved') await this.#lock(id, () => this.#finish(view));
+      } catch (error) {
+        this.#o.logger.warn({ event: 'approval_sync_failed', approvalId: id, err: errorMessage(error) }, 'could not read an approval decided while Lares was away');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    await Promise.allSettled([...this.#locks.values(), ...this.#turns]);
+  }
+
+  /** Posts a pending approval unless it was posted before (now or in an earlier run). */
+  ensurePosted(view: ApprovalView): Promise<void> {
+    return this.#lock(view.id, async () => {
+      const existing = await this.#posted(view.id);
+      if (existing) { this.#byMessage.set(existing.messageId, view.id); return; }
+      if (view.status !== 'pending') return;
+      const content = formatApprovalRequest(view);
+      const [messageId] = await this.#o.outlet.post(content);
+      // remembered before the reactions, so a crash in between never posts it again
+      await this.#save(view.id, { messageId, tool: view.tool, content, state: 'posted' });
+      await this.#setOpen(view.id, true);
+      this.#byMessage.set(messageId, view.id);
+      this.#o.logger.info({ event: 'approval_posted', approvalId: view.id, tool: view.tool, messageId }, 'approval request posted in Discord');
+      const emojis = [APPROVE_EMOJI, DENY_EMOJI, ...(ALWAYS_ALLOWABLE.has(view.tool) ? [ALWAYS_EMOJI] : [])];
+      for (const emoji of emojis) {
+        try { await this.#o.outlet.react(messageId, emoji); } catch (error) {
+          this.#o.logger.warn({ event: 'approval_react_failed', approvalId: view.id, err: errorMessage(error) }, 'could not add a reaction to the approval message');
+        }
+      }
+    });
+  }
+
+  /** Whether a Discord message is one of the approval requests. */
+  isApprovalMessage(messageId: string): boolean {
+    return this.#byMessage.has(messageId);
+  }
+
+  /** A reaction on any message: decides an approval when it is the owner's ✅ ❌ 🔓 on a request. */
+  async handleReaction(messageId: string, emoji: string, userId: string): Promise<void> {
+    const id = this.#byMessage.get(messageId);
+    if (!id) return;
+    if (userId !== this.#o.ownerId) {
+      this.#o.logger.info({ event: 'approval_reaction_ignored', approvalId: id, userId, emoji }, 'ignored a reaction on an approval request: only the owner decides');
+      return;
+    }
+    if (emoji !== APPROVE_EMOJI && emoji !== DENY_EMOJI && emoji !== ALWAYS_EMOJI) return;
+    await this.#lock(id, async () => {
+      const posted = await this.#posted(id);
+      if (!posted || posted.state === 'resolved') {
+        this.#o.logger.info({ event: 'approval_reaction_late', approvalId: id, emoji }, 'approval already decided; reaction ignored');
+        return;
+      }
+      if (emoji === ALWAYS_EMOJI && !ALWAYS_ALLOWABLE.has(posted.tool)) {
+        this.#o.logger.info({ event: 'approval_reaction_ignored', approvalId: id, emoji }, '"always allow" exists only for shell commands');
+        return;
+      }
+      let view: ApprovalView;
+      try {
+        view = emoji === DENY_EMOJI
+          ? await this.#o.approvals.deny(id, 'denied by the owner on Discord')
+          : await this.#o.approvals.approve(id, { always: emoji === ALWAYS_EMOJI });
+        this.#o.logger.info({ event: 'approval_decided', approvalId: id, status: view.status, via: 'discord' }, 'approval decided by the owner on Discord');
+      } catch (error) {
+        // most often a 409: decided elsewhere first, or expired; show what it is now
+        this.#o.logger.warn({ event: 'approval_decision_failed', approvalId: id, err: errorMessage(error) }, 'the approval queue refused the decision');
+        if (!this.#o.approvals.get) return;
+        try { view = await this.#o.approvals.get(id); } catch { return; }
+        if (view.status === 'pending' || view.status === 'approved') return;
+      }
+      await this.#finish(view);
+    });
+  }
+
+  async #onEvent(event: ApprovalsEvent): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      if (event.type === 'approval_needed') {
+        await this.ensurePosted({ ...(event.data as unknown as ApprovalView), status: 'pending' });
+      } else if (event.type === 'approval_result') {
+        const id = String(event.data.id ?? '');
+        if (!id) return;
+        let view: ApprovalView = {
+          id, tool: String(event.data.tool ?? ''), status: String(event.data.status ?? ''),
+          result: (event.data.result as ApprovalView['result']) ?? null, denyReason: (event.data.reason as string | null) ?? null,
+        };
+        if (this.#o.approvals.get) { try { view = await this.#o.approvals.get(id); } catch { /* the event is enough */ } }
+        await this.#lock(id, async () => {
+          const posted = await this.#posted(id);
+          if (posted?.state === 'posted') await this.#finish(view);
+        });
+      }
+    } catch (error) {
+      this.#o.logger.error({ event: 'approval_event_failed', type: event.type, err: errorMessage(error) }, 'could not bring an approval event to Discord');
+    }
+  }
+
+  /** Under the approval's lock: edits the request, posts the outcome, feeds it to the conversation. */
+  async #finish(view: ApprovalView): Promise<void> {
+    const posted = await this.#posted(view.id);
+    if (!posted || posted.state === 'resolved') return;
+    await this.#save(view.id, { ...posted, state: 'resolved' });
+    await this.#setOpen(view.id, false);
+    try {
+      await this.#o.outlet.edit(posted.messageId, markDecided(posted.content, view));
+    } catch (error) {
+      this.#o.logger.warn({ event: 'approval_edit_failed', approvalId: view.id, err: errorMessage(error) }, 'could not update the approval message');
+    }
+    try {
+      await this.#o.outlet.post(formatApprovalOutcome(view), { replyTo: posted.messageId });
+    } catch (error) {
+      this.#o.logger.warn({ event: 'approval_outcome_post_failed', approvalId: view.id, err: errorMessage(error) }, 'could not post the approval outcome');
+    }
+    if (this.#o.feedOutcomes === false) return;
+    const turn = this.#o.agent.send({
+      source: 'approval',
+      content: outcomeForConversation(view),
+      sourceRef: `approval:${view.id}`,
+      metadata: { approvalId: view.id, tool: view.tool, status: view.status },
+    }).then((result) => this.#o.postAgentReply(result)).catch((error: unknown) => {
+      this.#o.logger.error({ event: 'approval_turn_failed', approvalId: view.id, err: errorMessage(error) }, 'the approval outcome turn failed');
+    });
+    this.#turns.add(turn);
+    void turn.finally(() => this.#turns.delete(turn));
+  }
+
+  #lock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(id) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.#locks.set(id, settled);
+    void settled.then(() => { if (this.#locks.get(id) === settled) this.#locks.delete(id); });
+    return next;
+  }
+
+  async #posted(id: string): Promise<PostedApproval | undefined> {
+    const raw = await this.#o.store.getMeta(metaKey(id));
+    if (!raw) return undefined;
+    try { return JSON.parse(raw) as PostedApproval; } catch { return undefined; }
+  }
+
+  async #save(id: string, posted: PostedApproval): Promise<void> {
+    await this.#o.store.setMeta(metaKey(id), JSON.stringify(posted));
+  }
+
+  async #openIds(): Promise<string[]> {
+    const raw = await this.#o.store.getMeta(OPEN_KEY);
+    try { return raw ? (JSON.parse(raw) as string[]) : []; } catch { return []; }
+  }
+
+  async #setOpen(id: string, open: boolean): Promise<void> {
+    const ids = new Set(await this.#openIds());
+    if (open) ids.add(id); else ids.delete(id);
+    await this.#o.store.setMeta(OPEN_KEY, JSON.stringify([...ids]));
+  }
+}
+
+/** The request as posted: fits one Discord message whatever the arguments. */
+export function formatApprovalRequest(view: ApprovalView, limit = DISCORD_MESSAGE_LIMIT): string {
+  const always = ALWAYS_ALLOWABLE.has(view.tool) ? `, ${ALWAYS_EMOJI} to always allow this exact command` : '';
+  const head = `🔐 **Approval needed** · \`${view.id}\`\nTool: \`${view.tool}\``;
+  const why = view.reason ? `\nWhy: ${truncate(view.reason, 300)}` : '';
+  const footer = `\nReact ${APPROVE_EMOJI} to approve, ${DENY_EMOJI} to deny${always}.`;
+  const fixed = `${head}${why}\nArguments:\n\`\`\`json\n\n\`\`\`${footer}`;
+  const args = JSON.stringify(view.args ?? {}, null, 2).replace(/```/g, '`\u200b`\u200b`');
+  return `${head}${why}\nArguments:\n\`\`\`json\n${truncate(args, limit - fixed.length - 40)}\n\`\`\`${footer}`;
+}
+
+const STATUS_LINE: Record<string, string> = {
+  executed: `${APPROVE_EMOJI} **Approved** — it ran.`,
+  failed: '⚠️ **Approved** — it ran and failed.',
+  denied: `${DENY_EMOJI} **Denied** — it did not run.`,
+  expired: '⌛ **Expired** — no decision in time; it did not run.',
+};
+
+function markDecided(content: string, view: ApprovalView): string {
+  const lines = content.split('\n');
+  const status = STATUS_LINE[view.status] ?? `**${view.status}**`;
+  const body = lines.slice(0, -1).join('\n').replace('🔐 **Approval needed**', '🔐 Approval');
+  return truncate(`${body}\n${status}`, DISCORD_MESSAGE_LIMIT);
+}
+
+export function formatApprovalOutcome(view: ApprovalView): string {
+  const head = `${STATUS_LINE[view.status] ?? `**${view.status}**`} \`${view.tool}\` (\`${view.id}\`)`;
+  if (view.status === 'denied' && view.denyReason) return `${head}\nReason: ${truncate(view.denyReason, 500)}`;
+  const output = view.status === 'failed' ? (view.error ?? view.result?.text) : view.result?.text;
+  if (!output) return head;
+  const escaped = output.replace(/```/g, '`\u200b`\u200b`');
+  return `${head}\n\`\`\`\n${truncate(escaped, DISCORD_MESSAGE_LIMIT - head.length - 20)}\n\`\`\``;
+}
+
+/** What the model is told: the decision, and the result when the call ran. */
+export function outcomeForConversation(view: ApprovalView): string {
+  const call = `${view.tool} (approval ${view.id})`;
+  switch (view.status) {
+    case 'executed': return `[approval result] The owner approved ${call}. It ran. Result:\n${truncate(view.result?.text ?? '(no output)', 8000)}`;
+    case 'failed': return `[approval result] The owner approved ${call}. It ran and failed:\n${truncate(view.error ?? view.result?.text ?? '(no details)', 8000)}`;
+    case 'denied': return `[approval result] The owner denied ${call}${view.denyReason ? ` (${view.denyReason})` : ''}. It did not run.`;
+    case 'expired': return `[approval result] ${call} expired without a decision. It did not run.`;
+    default: return `[approval result] ${call} is now ${view.status}.`;
+  }
+}
+
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const keep = Math.max(0, max - 32);
+  return `${text.slice(0, keep)}… (${text.length - keep} more characters)`;
+}

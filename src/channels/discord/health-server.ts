@@ -1,0 +1,56 @@
+// GET /health on loopback: is the service up, is Discord connected, when did perch time last
+// run, how many approvals wait. No secrets in it, so it needs no token; it binds 127.0.0.1.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LaresError, errorMessage } from '../../errors.ts';
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  mode: 'direct' | 'letta';
+  discord: { connected: boolean };
+  perch: { intervalMinutes: number; lastTickAt: string | null };
+  approvals: { pending: number | null };
+  startedAt: string;
+  [key: string]: unknown;
+}
+
+export interface HealthServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(options: {
+  port: number;
+  host?: string;
+  report(): Promise<HealthReport> | HealthReport;
+}): Promise<HealthServer> {
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(text);
+    };
+    if (path !== '/health') { reply(404, { error: 'not found: the only route is GET /health' }); return; }
+    if (req.method !== 'GET' && req.method !== 'HEAD') { reply(405, { error: 'method not allowed: use GET' }, { allow: 'GET, HEAD' }); return; }
+    Promise.resolve()
+      .then(() => options.report())
+      .then((report) => reply(report.status === 'ok' ? 200 : 503, report))
+      .catch((error: unknown) => reply(500, { status: 'error', error: errorMessage(error) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new LaresError('CONFIG_INVALID',
+      `cannot serve /health on ${host}:${options.port} (LARES_HTTP_PORT): ${errorMessage(error)}. Free the port or set LARES_HTTP_PORT to another one.`, { cause: error })));
+    server.listen(options.port, host, () => { server.removeAllListeners('error'); resolve(); });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: `http://${host}:${port}/health`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
