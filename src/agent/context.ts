@@ -41,7 +41,8 @@ export function renderMemoryBlocks(blocks: MemoryBlock[]): string {
   ].join('\n'));
   return [
     'Your core memory, always in view. Edit it with memory_replace, memory_insert and memory_rethink;',
-    'each block shows its characters used and its limit.',
+    'each block shows its characters used and its limit. If a memory tool result later in the conversation',
+    'shows a newer value of a block, that newer value is the current one.',
     '<memory_blocks>',
     ...rendered,
     '</memory_blocks>',

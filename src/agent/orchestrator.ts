@@ -20,6 +20,12 @@ export interface OrchestratorSettings {
   maxTokens: number;
   maxToolIterations: number;
   caching: boolean;
+  /**
+   * When memory edits reach the system prompt. 'turn' (default): at the next turn.
+   * 'compaction': at the next compaction (or restart); until then the model sees the edit in
+   * its tool result, and the cached prefix is not invalidated by every edit.
+   */
+  memoryFold: 'turn' | 'compaction';
   contextLimit: number;
 }
 
@@ -64,12 +70,12 @@ export class Orchestrator {
 
     // the system prompt is fixed for the whole turn (cache-friendly); memory edits made during
     // the turn are shown in their tool results and folded into the prompt at the next turn
-    const blocks = await store.listBlocks();
+    const blocks = await this.promptBlocks(conversationId);
     const baseInstructions = await this.deps.baseInstructions();
     const texts: string[] = [];
     const pendingApprovals: string[] = [];
     let toolCalls = 0;
-    let stopReason = 'end_turn';
+    let stopReason: string;
     let incomplete = false;
 
     for (let iteration = 1; ; iteration++) {
@@ -117,9 +123,23 @@ export class Orchestrator {
     return { reply: texts.join('\n\n'), stopReason, toolCalls, incomplete, pendingApprovals };
   }
 
+  private blockSnapshot: { conversationId: string; summaryId: number | undefined; blocks: MemoryBlock[] } | undefined;
+
+  /** The memory blocks the system prompt shows this turn (see OrchestratorSettings.memoryFold). */
+  private async promptBlocks(conversationId: string): Promise<MemoryBlock[]> {
+    const { store, settings } = this.deps;
+    if (settings.memoryFold === 'turn') return store.listBlocks();
+    const summaryId = (await store.latestSummary(conversationId))?.id;
+    const snapshot = this.blockSnapshot;
+    if (snapshot && snapshot.conversationId === conversationId && snapshot.summaryId === summaryId) return snapshot.blocks;
+    const blocks = await store.listBlocks();
+    this.blockSnapshot = { conversationId, summaryId, blocks };
+    return blocks;
+  }
+
   /** The request the next turn would start from (for `lares context`). */
   async previewContext(conversationId = DEFAULT_CONVERSATION): Promise<BuiltContext> {
-    const frozen = { blocks: await this.deps.store.listBlocks(), baseInstructions: await this.deps.baseInstructions() };
+    const frozen = { blocks: await this.promptBlocks(conversationId), baseInstructions: await this.deps.baseInstructions() };
     return this.context(conversationId, frozen);
   }
 

@@ -18,7 +18,7 @@ export function estimateTextTokens(value: string): number {
     if (trimmed.length === 0) { tokens += 1; continue; }
     if (/^[\p{L}\p{M}]/u.test(trimmed)) {
       // ASCII words average ~4.5 chars a token; other scripts fewer chars per token
-      const perToken = /^[\x00-\x7f]+$/.test(trimmed) ? 6 : 2;
+      const perToken = /^[a-zA-Z]+$/.test(trimmed) ? 6 : 2;
       tokens += Math.ceil(trimmed.length / perToken);
     } else if (/^\p{N}/u.test(trimmed)) {
       tokens += 1;

@@ -79,7 +79,7 @@ export async function createDirectRuntime(config: Config, options: DirectRuntime
     }, calibration);
     const orchestrator = new Orchestrator({
       store, provider, tools, compactor, calibration,
-      settings: { model: config.anthropic.model, maxTokens: config.anthropic.maxTokens, maxToolIterations: config.maxToolIterations, caching: config.anthropic.promptCaching, contextLimit: config.contextLimit },
+      settings: { model: config.anthropic.model, maxTokens: config.anthropic.maxTokens, maxToolIterations: config.maxToolIterations, caching: config.anthropic.promptCaching, memoryFold: config.memoryFold, contextLimit: config.contextLimit },
       baseInstructions: () => loadBaseInstructions(store, config.baseInstructionsFile),
     });
     let restartNote: string | undefined;

@@ -5,6 +5,7 @@ import { registerChatCommand } from './chat.ts';
 import { registerCompactCommand } from './compact.ts';
 import { registerContextCommand } from './context.ts';
 import { registerDbCommand } from './db.ts';
+import { registerDoctorCommand } from './doctor.ts';
 import { registerExportCommand } from './export.ts';
 import { registerImportCommand } from './import.ts';
 import { registerMemoryCommand } from './memory.ts';
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerExportCommand(program);
   registerImportCommand(program);
   registerDbCommand(program);
+  registerDoctorCommand(program);
 }

@@ -65,6 +65,7 @@ export const envSchema = z.object({
   LARES_MAX_TOOL_ITERATIONS: int(10, 1, 1000),
   LARES_BASE_INSTRUCTIONS_FILE: optionalString,
   LARES_PROMPT_CACHING: bool(true),
+  LARES_MEMORY_FOLD: optionalString.pipe(z.enum(['turn', 'compaction'], { message: 'expected turn or compaction' }).optional()),
   LARES_LLM_MAX_RETRIES: int(4, 0, 20),
   LARES_LLM_RETRY_BASE_MS: int(1000, 0, 60_000),
   // tools (MCP)
@@ -113,6 +114,7 @@ export interface Config {
   targetAfterCompact: number;
   anthropic: { model: string; apiKey?: string; baseUrl?: string; maxTokens: number; promptCaching: boolean; maxRetries: number; retryBaseMs: number };
   maxToolIterations: number;
+  memoryFold: 'turn' | 'compaction';
   baseInstructionsFile?: string;
   mcp: {
     url?: string; host: string; port: number; token?: string; serversFile?: string;
@@ -168,6 +170,7 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
     targetAfterCompact: env.TARGET_AFTER_COMPACT,
     anthropic: { model: env.ANTHROPIC_MODEL, apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL, maxTokens: env.LARES_MAX_TOKENS, promptCaching: env.LARES_PROMPT_CACHING ?? true, maxRetries: env.LARES_LLM_MAX_RETRIES, retryBaseMs: env.LARES_LLM_RETRY_BASE_MS },
     maxToolIterations: env.LARES_MAX_TOOL_ITERATIONS,
+    memoryFold: env.LARES_MEMORY_FOLD ?? 'turn',
     baseInstructionsFile: env.LARES_BASE_INSTRUCTIONS_FILE,
     mcp: {
       url: env.MCP_URL, host: env.MCP_HOST, port: env.MCP_PORT, token: env.LARES_MCP_TOKEN, serversFile: env.LARES_MCP_SERVERS_FILE,

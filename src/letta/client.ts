@@ -140,6 +140,7 @@ export function describeLettaError(error: unknown, what: string, connection: Pic
       }
       return new LaresError('LETTA_ERROR', `Letta answered 404 while ${what}: ${detail || 'Not Found'}.`, { cause: error });
     }
+    if (error.status === 409) return new LaresError('LETTA_ERROR', `Letta refused while ${what} (409 conflict): ${detail}.`, { cause: error });
     if (error.status === 422) return new LaresError('LETTA_ERROR', `Letta rejected the request while ${what} (422): ${detail}. This Letta server may be older or newer than Lares expects.`, { cause: error });
     return new LaresError('LETTA_ERROR', `the Letta server failed while ${what} (${error.status ?? 'no status'}${detail ? `: ${detail}` : ''}), after retrying. Try again later.`, { cause: error });
   }

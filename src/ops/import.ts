@@ -40,10 +40,9 @@ function firstLine(path: string): string {
 
 /** Reads an export file (jsonl streamed line by line, or json) as records in file order. */
 export async function* readExportFile(path: string): AsyncGenerator<ExportFileRecord> {
-  let jsonl = false;
+  let jsonl: boolean;
   try {
-    const first = JSON.parse(firstLine(path));
-    jsonl = first?.type === 'header';
+    jsonl = JSON.parse(firstLine(path))?.type === 'header';
   } catch {
     jsonl = false;
   }

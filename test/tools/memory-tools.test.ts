@@ -68,11 +68,13 @@ describe('memory tools (Letta-compatible)', () => {
     let r = await call('memory_insert', { label: 'ideas', new_string: 'first idea', insert_line: 0 });
     assert.equal(r.isError, false);
     r = await call('memory_insert', { label: 'ideas', new_string: 'second idea' });
+    assert.equal(r.isError, false);
     assert.equal((await store.getBlock('ideas'))!.content, 'first idea\nsecond idea');
     r = await call('core_memory_replace', { label: 'ideas', old_content: 'second', new_content: '2nd' });
     assert.match(String(r.content), /first idea\n2nd idea/);
     assert.deepEqual(r.changedBlocks, ['ideas']);
     r = await call('memory_rethink', { label: 'ideas', new_memory: 'one idea' });
+    assert.equal(r.isError, false);
     const history = await store.blockHistory('ideas');
     assert.deepEqual(history.map((v) => v.actor), ['init', 'agent:memory_insert', 'agent:memory_insert', 'agent:core_memory_replace', 'agent:memory_rethink']);
   });
