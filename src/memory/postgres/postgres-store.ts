@@ -88,6 +88,11 @@ export async function openPostgresStore(url: string, options: { max?: number } =
 export class PostgresStore implements MemoryStore {
   readonly kind = 'postgres' as const;
   readonly pool: Pool;
+  /**
+   * Connections that hold (or wait for) conversation locks, apart from the query pool: a turn
+   * holds its lock while it queries, and must never wait for a connection its own lock occupies.
+   */
+  private lockPool: Pool | undefined;
 
   constructor(pool: Pool) {
     this.pool = pool;
@@ -115,7 +120,11 @@ export class PostgresStore implements MemoryStore {
    * never run two turns of one conversation at once. Waits for a worker that holds it.
    */
   withConversationLock<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
-    return withConversationLock(this.pool, conversationId, fn);
+    if (!this.lockPool) {
+      this.lockPool = new pg.Pool({ ...this.pool.options, max: 100 });
+      this.lockPool.on('error', () => {});
+    }
+    return withConversationLock(this.lockPool, conversationId, fn);
   }
 
   // ---- memory blocks
@@ -330,6 +339,7 @@ export class PostgresStore implements MemoryStore {
   }
 
   async close(): Promise<void> {
+    if (this.lockPool && !this.lockPool.ended) await this.lockPool.end();
     if (!this.pool.ended) await this.pool.end();
   }
 }
