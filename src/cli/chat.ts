@@ -15,6 +15,12 @@ export function registerChatCommand(program: Command): void {
       announceMode(config);
       const runtime = await createChannelRuntime(config, { channel: 'terminal' });
       const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+      // approval decisions (here with /approve, or from `lares approvals`, Discord, REST) come back
+      // into the conversation as a turn of their own; the reply is shown here
+      const feed = runtime.feedApprovalOutcomes((reply, outcome) => {
+        process.stderr.write(`\n  ${outcome.split('\n')[0]}\n`);
+        process.stdout.write(options.json ? `${JSON.stringify(reply)}\n` : `${interactive ? 'lares › ' : ''}${reply.reply}\n`);
+      });
       try {
         const { failures, turns } = await runTerminalChat({
           agent: runtime.agent,
@@ -28,6 +34,7 @@ export function registerChatCommand(program: Command): void {
         });
         if (failures > 0 && failures === turns) process.exitCode = 1;
       } finally {
+        feed.close();
         await runtime.close();
       }
     }));

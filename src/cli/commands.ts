@@ -1,5 +1,6 @@
 // Every `lares` subcommand, one file each. Add a line here to add a command.
 import type { Command } from 'commander';
+import { registerApprovalsCommand } from './approvals.ts';
 import { registerBackupCommand } from './backup.ts';
 import { registerChatCommand } from './chat.ts';
 import { registerCompactCommand } from './compact.ts';
@@ -8,11 +9,16 @@ import { registerDbCommand } from './db.ts';
 import { registerDoctorCommand } from './doctor.ts';
 import { registerExportCommand } from './export.ts';
 import { registerImportCommand } from './import.ts';
+import { registerMcpCommand } from './mcp.ts';
 import { registerMemoryCommand } from './memory.ts';
+import { registerMigrateCommand } from './migrate.ts';
+import { registerRollbackCommand } from './rollback.ts';
+import { registerRunCommand } from './run-command.ts';
 import { registerSearchCommand } from './search.ts';
 
 export function registerCommands(program: Command): void {
   registerChatCommand(program);
+  registerRunCommand(program);
   registerMemoryCommand(program);
   registerContextCommand(program);
   registerSearchCommand(program);
@@ -22,4 +28,8 @@ export function registerCommands(program: Command): void {
   registerImportCommand(program);
   registerDbCommand(program);
   registerDoctorCommand(program);
+  registerMigrateCommand(program);
+  registerRollbackCommand(program);
+  registerMcpCommand(program);
+  registerApprovalsCommand(program);
 }

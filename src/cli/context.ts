@@ -12,7 +12,8 @@ export function registerContextCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(action(async (options: { json?: boolean }) => {
       const config = loadCommandConfig({ quiet: true });
-      const runtime = await createDirectRuntime(config, { modelOptional: true, toolProviders: await mcpToolProviders(config) });
+      const mcp = await mcpToolProviders(config);
+      const runtime = await createDirectRuntime(config, { modelOptional: true, toolProviders: mcp.providers });
       try {
         const context = await runtime.orchestrator.previewContext();
         const scale = (n: number) => runtime.compactor.messageTokens({ tokenCount: n, blocks: [] } as never);
@@ -62,6 +63,7 @@ export function registerContextCommand(program: Command): void {
         process.stdout.write(`${lines.filter(Boolean).join('\n')}\n`);
       } finally {
         await runtime.close();
+        await mcp.close();
       }
     }));
 }

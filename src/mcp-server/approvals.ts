@@ -160,6 +160,23 @@ export class ApprovalQueue {
     return expired;
   }
 
+  /**
+   * Requests left 'approved' by a process that stopped while running them: marked failed,
+   * because nobody can tell whether they completed. Tools time out long before `olderThanMs`.
+   */
+  failInterrupted(olderThanMs = 10 * 60_000): number {
+    const cutoff = new Date(Date.now() - olderThanMs).toISOString();
+    const message = 'interrupted: the server stopped while this call ran; it may or may not have completed';
+    const result = { text: message, isError: true };
+    const rows = this.#db.prepare(`SELECT id, tool FROM approval_requests WHERE status = 'approved' AND decided_at < ?`).all(cutoff) as Array<{ id: string; tool: string }>;
+    for (const row of rows) {
+      const changed = this.#db.prepare(`UPDATE approval_requests SET status = 'failed', finished_at = ?, result_json = ?, error = ? WHERE id = ? AND status = 'approved'`)
+        .run(nowIso(), JSON.stringify(result), message, row.id);
+      if (Number(changed.changes) === 1) this.#events.append('approval_result', { id: row.id, tool: row.tool, status: 'failed', result });
+    }
+    return rows.length;
+  }
+
   #find(id: string): ApprovalRecord | undefined {
     const row = this.#db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(id) as unknown as Row | undefined;
     return row ? toRecord(row) : undefined;

@@ -15,6 +15,7 @@ export async function readFileTool(guard: PathGuard, args: { path: string; max_b
   const real = await guard.resolveExisting(args.path);
   const info = await stat(real);
   if (info.isDirectory()) throw new ToolInputError(`${args.path} is a directory; use list_directory`);
+  if (!info.isFile()) throw new ToolInputError(`${args.path} is not a regular file`);
   const limit = Math.min(args.max_bytes ?? MAX_READ_BYTES, MAX_READ_BYTES);
   const buffer = await readHead(real, limit);
   if (buffer.includes(0)) throw new ToolInputError(`${args.path} looks like a binary file (${info.size} bytes); only text files can be read`);

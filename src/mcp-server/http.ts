@@ -72,8 +72,8 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    // A page in a browser must not reach a loopback server through DNS rebinding.
-    if (loopback && !isLoopbackHostHeader(req.headers.host)) return sendJson(res, 403, { error: 'forbidden_host', message: `Host ${req.headers.host ?? '(none)'} is not allowed; use 127.0.0.1 or localhost` });
+    // Without a token, a page in a browser must not reach a loopback server through DNS rebinding.
+    if (loopback && !token && !isLoopbackHostHeader(req.headers.host)) return sendJson(res, 403, { error: 'forbidden_host', message: `Host ${req.headers.host ?? '(none)'} is not allowed; use 127.0.0.1 or localhost` });
     if (req.method === 'GET' && url.pathname === '/health') {
       return sendJson(res, 200, { status: 'ok', version: runtime.version, tools: runtime.definitions().length, pendingApprovals: runtime.queue.countPending() });
     }
@@ -206,7 +206,8 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
 }
 
 export function formatSse(event: LaresEvent): string {
-  const data = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt, ...event.data });
+  // data is the whole stored event: {id, type, createdAt, data}
+  const data = JSON.stringify(event);
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${data}\n\n`;
 }
 

@@ -67,6 +67,9 @@ export class LaresToolRuntime {
         return () => this.allowlist.addExact(parsed.argv, record.id);
       },
     });
+    // Stored events are for replay after a reconnect; a month is plenty.
+    this.db.prepare('DELETE FROM mcp_events WHERE created_at < ?').run(new Date(Date.now() - 30 * 86_400_000).toISOString());
+    this.queue.failInterrupted();
     if (options.startScheduler !== false) this.scheduler.start();
     this.#expiryTimer = setInterval(() => { try { this.queue.expireDue(); } catch { /* next time */ } }, 60_000);
     this.#expiryTimer.unref();

@@ -56,7 +56,7 @@ export class Scheduler {
     const due = this.#db.prepare('SELECT * FROM mcp_jobs WHERE active = 1 AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at').all(now.toISOString()) as unknown as JobRow[];
     let fired = 0;
     for (const row of due) {
-      let next: string | null = null;
+      let next: string | null;
       try { next = row.kind === 'once' ? null : nextRunAfter(row.kind, row.spec, now, false); } catch { next = null; }
       const claimed = this.#db.prepare('UPDATE mcp_jobs SET next_run_at = ?, last_run_at = ?, active = ? WHERE id = ? AND next_run_at = ? AND active = 1')
         .run(next, now.toISOString(), next === null ? 0 : 1, row.id, row.next_run_at);

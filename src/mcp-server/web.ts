@@ -29,7 +29,7 @@ async function fetchCapped(url: string, accept: string): Promise<{ body: string;
       const { done, value } = await reader.read();
       if (done) break;
       if (total + value.length > FETCH_MAX_BYTES) {
-        chunks.push(value.subarray(0, FETCH_MAX_BYTES - total)); total = FETCH_MAX_BYTES; truncated = true;
+        chunks.push(value.subarray(0, FETCH_MAX_BYTES - total)); truncated = true;
         await reader.cancel();
         break;
       }

@@ -137,9 +137,8 @@ async function readSse(body: ReadableStream<Uint8Array>, onEvent: (event: LaresE
         if (field === 'id') id = value; else if (field === 'event') type = value; else if (field === 'data') data.push(value);
       }
       if (id === undefined || type === undefined || data.length === 0) continue;
-      const payload = JSON.parse(data.join('\n')) as Record<string, unknown> & { createdAt?: string };
-      const { id: _id, type: _type, createdAt, ...rest } = payload;
-      onEvent({ id: Number(id), type: type as LaresEventType, data: rest, createdAt: String(createdAt ?? '') });
+      const payload = JSON.parse(data.join('\n')) as Partial<LaresEvent>;
+      onEvent({ id: Number(id), type: type as LaresEventType, data: payload.data ?? {}, createdAt: payload.createdAt ?? '' });
     }
   }
 }

@@ -110,15 +110,25 @@ export class McpToolProvider implements ToolProvider {
     await this.#reconnectIfDue();
     if (!this.#client || !this.available) return errorOutcome(this.#unavailableMessage(name));
     try {
-      const result = await this.#client.callTool({ name, arguments: args }, undefined, { signal: context.signal, timeout: this.#options.callTimeoutMs ?? 120_000 });
-      return mapCallToolResult(result as CallToolResult);
-    } catch (error) {
-      if (isConnectionError(error)) {
+      return await this.#call(name, args, context);
+    } catch (firstError) {
+      let error = firstError;
+      // The server restarted (our session is gone) or is not listening: the call
+      // never reached a tool, so reconnecting and sending it once more is safe.
+      if (isNotDelivered(error) && !this.#closed && await this.#connect()) {
+        try { return await this.#call(name, args, context); } catch (retryError) { error = retryError; }
+      }
+      if (isConnectionError(error) || isNotDelivered(error)) {
         this.#markDown(error);
         return errorOutcome(this.#unavailableMessage(name));
       }
       return errorOutcome(`${name} failed on MCP server "${this.name}": ${errorMessage(error)}`);
     }
+  }
+
+  async #call(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolOutcome> {
+    const result = await this.#client!.callTool({ name, arguments: args }, undefined, { signal: context.signal, timeout: this.#options.callTimeoutMs ?? 120_000 });
+    return mapCallToolResult(result as CallToolResult);
   }
 
   async close(): Promise<void> {
@@ -191,6 +201,8 @@ export class McpToolProvider implements ToolProvider {
 
   #markDown(error: unknown): void {
     this.#down = describeConnectError(error);
+    // A server that was just lost may be restarting: the next use tries at once, later ones are spaced.
+    this.#lastAttempt = 0;
     this.#warnDown();
   }
 
@@ -262,6 +274,13 @@ export function mapCallToolResult(result: CallToolResult & { toolResult?: unknow
   const pendingApprovalId = structured?.status === 'pending_approval' && typeof structured.approvalId === 'string' ? structured.approvalId : undefined;
   const content = blocks.every((b) => b.type === 'text') ? blocks.map((b) => (b as TextBlock).text).join('\n') : blocks;
   return { content, isError: result.isError === true, ...(pendingApprovalId ? { pendingApprovalId } : {}) };
+}
+
+/** Errors that prove the request never reached the server's tool: connection refused, or an unknown session (server restarted). */
+function isNotDelivered(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  const text = `${errorMessage(error)} ${errorMessage((error as { cause?: unknown })?.cause ?? '')}`;
+  return code === 404 || /Session not found|ECONNREFUSED/i.test(text);
 }
 
 function isConnectionError(error: unknown): boolean {

@@ -3,7 +3,7 @@
 //       "everything": { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"], "env": {} },
 //       "remote":     { "url": "https://example.org/mcp", "headers": { "Authorization": "Bearer ..." } } } }
 // A server may carry "disabled": true. Order in the file is the order of precedence
-// when tool names clash (see mcp-registry.ts).
+// when tool names clash (see tool-router.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';

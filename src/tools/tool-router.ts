@@ -31,9 +31,13 @@ export class ToolRouter {
         log().warn({ event: 'tools_unavailable', provider: provider.name, err: errorMessage(error) }, `tools from ${provider.name} are unavailable`);
         continue;
       }
-      for (const tool of [...tools].sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const tool of [...tools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         const name = routes.has(tool.name) ? `${provider.name}__${tool.name}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) : tool.name;
-        if (routes.has(name)) continue;
+        if (routes.has(name)) {
+          log().warn({ event: 'tool_name_clash', provider: provider.name, tool: tool.name }, 'duplicate tool name even after prefixing; skipped');
+          continue;
+        }
+        if (name !== tool.name) log().info({ event: 'tool_renamed', provider: provider.name, tool: tool.name, as: name }, 'tool name clash: renamed');
         routes.set(name, { provider, originalName: tool.name, definition: { ...tool, name } });
       }
     }
@@ -46,8 +50,12 @@ export class ToolRouter {
     return [...this.routes.values()].map((r) => r.definition);
   }
 
+  /** Providers that are down (failed to list, or an MCP server that is unreachable), with why. */
   unavailable(): string[] {
-    return [...this.unavailableProviders];
+    const down = this.providers
+      .filter((p) => !this.unavailableProviders.includes(p.name) && (p as { unavailableReason?: string }).unavailableReason)
+      .map((p) => `${p.name} (${(p as { unavailableReason?: string }).unavailableReason})`);
+    return [...this.unavailableProviders, ...down];
   }
 
   has(name: string): boolean {

@@ -9,9 +9,14 @@ import type { AgentBackend, TurnResult } from '../../agent/types.ts';
 import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { MemoryStore } from '../../memory/store.ts';
+import type { ApprovalsClient } from '../../tools/approvals-client.ts';
 import { DISCORD_MESSAGE_LIMIT } from './split-message.ts';
+import { approvalOutcomeRef, outcomeForConversation } from '../../agent/approval-outcome.ts';
 
 export type ApprovalState = 'pending' | 'approved' | 'executed' | 'failed' | 'denied' | 'expired';
+
+/** An event of the approval queue's stream (LaresEvent fits). */
+export interface QueueEvent { id?: number; type: string; data: Record<string, unknown>; createdAt?: string }
 
 /** What the bridge needs to know of an approval request (the queue's ApprovalRecord fits). */
 export interface ApprovalView {
@@ -23,23 +28,6 @@ export interface ApprovalView {
   result?: { text: string; isError: boolean } | null;
   error?: string | null;
   denyReason?: string | null;
-}
-
-/** An event of the approval queue's stream (the queue's LaresEvent fits). */
-export interface ApprovalsEvent {
-  type: 'approval_needed' | 'approval_result' | 'job_due' | string;
-  data: Record<string, unknown>;
-}
-
-/** The approval queue as `lares run` sees it: in-process, or the MCP server's REST + events. */
-export interface ApprovalsClient {
-  listPending(): Promise<ApprovalView[]>;
-  /** one request, any state (used to catch up on decisions made while Lares was down) */
-  get?(id: string): Promise<ApprovalView>;
-  approve(id: string, options?: { always?: boolean }): Promise<ApprovalView>;
-  deny(id: string, reason?: string): Promise<ApprovalView>;
-  /** events as they happen; returns the unsubscribe function */
-  subscribe(listener: (event: ApprovalsEvent) => void): () => void;
 }
 
 /** Where the bridge speaks: the Lares channel. */
@@ -81,16 +69,14 @@ export class ApprovalBridge {
   readonly #byMessage = new Map<string, string>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #turns = new Set<Promise<unknown>>();
-  #unsubscribe: (() => void) | undefined;
   #stopped = false;
 
   constructor(options: ApprovalBridgeOptions) {
     this.#o = options;
   }
 
-  /** Posts what is pending (once), catches up on decisions made while away, then follows events. */
+  /** Posts what is pending (once) and catches up on decisions made while Lares was away. */
   async start(): Promise<void> {
-    this.#unsubscribe = this.#o.approvals.subscribe((event) => { void this.#onEvent(event); });
     const open = await this.#openIds();
     for (const id of open) {
       const posted = await this.#posted(id);
@@ -100,7 +86,7 @@ export class ApprovalBridge {
     for (const view of pending) await this.ensurePosted(view);
     const pendingIds = new Set(pending.map((p) => p.id));
     for (const id of open) {
-      if (pendingIds.has(id) || !this.#o.approvals.get) continue;
+      if (pendingIds.has(id)) continue;
       try {
         const view = await this.#o.approvals.get(id);
         if (view.status !== 'pending' && view.status !== 'approved') await this.#lock(id, () => this.#finish(view));
@@ -112,7 +98,6 @@ export class ApprovalBridge {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#unsubscribe?.();
     await Promise.allSettled([...this.#locks.values(), ...this.#turns]);
   }
 
@@ -171,7 +156,6 @@ export class ApprovalBridge {
       } catch (error) {
         // most often a 409: decided elsewhere first, or expired; show what it is now
         this.#o.logger.warn({ event: 'approval_decision_failed', approvalId: id, err: errorMessage(error) }, 'the approval queue refused the decision');
-        if (!this.#o.approvals.get) return;
         try { view = await this.#o.approvals.get(id); } catch { return; }
         if (view.status === 'pending' || view.status === 'approved') return;
       }
@@ -179,26 +163,32 @@ export class ApprovalBridge {
     });
   }
 
-  async #onEvent(event: ApprovalsEvent): Promise<void> {
+  /** An approval_needed / approval_result event (events may be replayed: both are idempotent). */
+  async handleEvent(event: QueueEvent): Promise<void> {
     if (this.#stopped) return;
+    if (event.type !== 'approval_needed' && event.type !== 'approval_result') return;
+    const id = String(event.data.id ?? '');
+    if (!id) return;
     try {
-      if (event.type === 'approval_needed') {
-        await this.ensurePosted({ ...(event.data as unknown as ApprovalView), status: 'pending' });
-      } else if (event.type === 'approval_result') {
-        const id = String(event.data.id ?? '');
-        if (!id) return;
-        let view: ApprovalView = {
+      // the queue's current state decides: a replayed request may have been decided since
+      let view: ApprovalView;
+      try {
+        view = await this.#o.approvals.get(id);
+      } catch (error) {
+        if (event.type === 'approval_needed') throw error;
+        view = {
           id, tool: String(event.data.tool ?? ''), status: String(event.data.status ?? ''),
           result: (event.data.result as ApprovalView['result']) ?? null, denyReason: (event.data.reason as string | null) ?? null,
         };
-        if (this.#o.approvals.get) { try { view = await this.#o.approvals.get(id); } catch { /* the event is enough */ } }
-        await this.#lock(id, async () => {
-          const posted = await this.#posted(id);
-          if (posted?.state === 'posted') await this.#finish(view);
-        });
       }
+      if (view.status === 'pending') { await this.ensurePosted(view); return; }
+      if (view.status === 'approved') return; // running now: its approval_result follows
+      await this.#lock(id, async () => {
+        const posted = await this.#posted(id);
+        if (posted?.state === 'posted') await this.#finish(view);
+      });
     } catch (error) {
-      this.#o.logger.error({ event: 'approval_event_failed', type: event.type, err: errorMessage(error) }, 'could not bring an approval event to Discord');
+      this.#o.logger.error({ event: 'approval_event_failed', type: event.type, approvalId: id, err: errorMessage(error) }, 'could not bring an approval event to Discord');
     }
   }
 
@@ -222,7 +212,7 @@ export class ApprovalBridge {
     const turn = this.#o.agent.send({
       source: 'approval',
       content: outcomeForConversation(view),
-      sourceRef: `approval:${view.id}`,
+      sourceRef: approvalOutcomeRef(view.id),
       metadata: { approvalId: view.id, tool: view.tool, status: view.status },
     }).then((result) => this.#o.postAgentReply(result)).catch((error: unknown) => {
       this.#o.logger.error({ event: 'approval_turn_failed', approvalId: view.id, err: errorMessage(error) }, 'the approval outcome turn failed');
@@ -294,18 +284,6 @@ export function formatApprovalOutcome(view: ApprovalView): string {
   if (!output) return head;
   const escaped = output.replace(/```/g, '`\u200b`\u200b`');
   return `${head}\n\`\`\`\n${truncate(escaped, DISCORD_MESSAGE_LIMIT - head.length - 20)}\n\`\`\``;
-}
-
-/** What the model is told: the decision, and the result when the call ran. */
-export function outcomeForConversation(view: ApprovalView): string {
-  const call = `${view.tool} (approval ${view.id})`;
-  switch (view.status) {
-    case 'executed': return `[approval result] The owner approved ${call}. It ran. Result:\n${truncate(view.result?.text ?? '(no output)', 8000)}`;
-    case 'failed': return `[approval result] The owner approved ${call}. It ran and failed:\n${truncate(view.error ?? view.result?.text ?? '(no details)', 8000)}`;
-    case 'denied': return `[approval result] The owner denied ${call}${view.denyReason ? ` (${view.denyReason})` : ''}. It did not run.`;
-    case 'expired': return `[approval result] ${call} expired without a decision. It did not run.`;
-    default: return `[approval result] ${call} is now ${view.status}.`;
-  }
 }
 
 function truncate(text: string, max: number): string {

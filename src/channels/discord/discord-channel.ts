@@ -17,7 +17,9 @@ import { LaresError, errorMessage } from '../../errors.ts';
 import type { ContentBlock } from '../../llm/content.ts';
 import type { Logger } from '../../log.ts';
 import type { MemoryStore } from '../../memory/store.ts';
-import { ApprovalBridge, type ApprovalsClient } from './approval-bridge.ts';
+import { nowIso } from '../../time.ts';
+import type { ApprovalSubscription, ApprovalsClient } from '../../tools/approvals-client.ts';
+import { ApprovalBridge, type QueueEvent } from './approval-bridge.ts';
 import { DiscordTools, type DiscordToolOutlet } from './discord-tools.ts';
 import { startJobRunner, startPerch, type JobRunner, type PerchLoop } from './perch.ts';
 import { splitMessage } from './split-message.ts';
@@ -67,6 +69,8 @@ const CATCH_UP_PAGES = 20;
 
 const lastSeenKey = (channelId: string) => `discord.last_seen.${channelId}`;
 const DM_CHANNEL_KEY = 'discord.owner_dm_channel';
+/** the id of the last approval-queue event handled, so events from while Lares was down are replayed */
+const EVENT_CURSOR_KEY = 'discord.events.last_id';
 
 export async function startDiscordChannel(options: DiscordChannelOptions): Promise<DiscordChannel> {
   const { botToken, channelId, ownerId } = options.config.discord;
@@ -105,7 +109,10 @@ class DiscordChannelImpl implements DiscordChannel {
   #accepting = false;
   #readyOnce = false;
   #closed = false;
-  #unsubscribeJobs: (() => void) | undefined;
+  #subscription: ApprovalSubscription | undefined;
+  #eventCursor = 0;
+  #firstRunSince: string | undefined;
+  #dmChannelId: string | undefined;
 
   constructor(options: DiscordChannelOptions, token: string, channelId: string, ownerId: string) {
     this.#o = options;
@@ -154,18 +161,20 @@ class DiscordChannelImpl implements DiscordChannel {
       throw new LaresError('DISCORD_ERROR', `${hint} (${text})`, { cause: error });
     }
     await ready;
+    // Missed messages are queued before any live one (same tick), so everything is answered in order.
+    this.#readyOnce = true;
+    this.#accepting = true;
+    this.#queueCatchUp('start');
     const me = client.user!;
     this.#log.info({ event: 'discord_ready', user: me.username, userId: me.id, channelId: this.#channelId }, 'connected to Discord');
     try {
       await this.#sendableChannel(this.#channelId);
     } catch (error) {
+      this.#accepting = false;
+      this.#closed = true;
       await client.destroy();
       throw new LaresError('CONFIG_INVALID', `DISCORD_CHANNEL_ID ${this.#channelId} is not a text channel the bot can see (${errorMessage(error)}): invite the bot to the server and check the id`, { cause: error });
     }
-    // Missed messages are queued before any live one (same tick), so everything is answered in order.
-    this.#readyOnce = true;
-    this.#accepting = true;
-    this.#queueCatchUp('start');
 
     this.tools.attach(this.#toolOutlet());
     const post = (text: string) => this.post(text);
@@ -177,9 +186,9 @@ class DiscordChannelImpl implements DiscordChannel {
     });
     this.jobs = startJobRunner({ agent: this.#o.agent, post, logger: this.#log });
     if (this.#o.approvals) {
-      this.#unsubscribeJobs = this.#o.approvals.subscribe((event) => { if (event.type === 'job_due' && !this.#closed) this.#track(this.jobs.handle(event)); });
+      const approvals = this.#o.approvals;
       this.approvalBridge = new ApprovalBridge({
-        approvals: this.#o.approvals,
+        approvals,
         outlet: {
           post: (content, opts) => this.post(content, opts),
           edit: (messageId, content) => this.#edit(this.#channelId, messageId, content),
@@ -191,6 +200,17 @@ class DiscordChannelImpl implements DiscordChannel {
         logger: this.#log,
         postAgentReply: (result) => this.#postTurnReply(result),
         feedOutcomes: this.#o.feedApprovalOutcomes,
+      });
+      // Events are replayed from the stored cursor, so reminders fired while Lares was down are
+      // posted. The very first run replays everything too (approvals are idempotent) but skips
+      // reminders older than itself: they were due before Lares ever spoke on Discord.
+      const stored = await this.#o.store.getMeta(EVENT_CURSOR_KEY);
+      this.#firstRunSince = stored === undefined ? nowIso() : undefined;
+      if (stored === undefined) await this.#o.store.setMeta(EVENT_CURSOR_KEY, '0');
+      this.#eventCursor = Number(stored ?? 0) || 0;
+      this.#subscription = approvals.subscribe((event) => this.#onQueueEvent(event), {
+        lastEventId: this.#eventCursor,
+        onStatus: (status, detail) => this.#log.info({ event: 'approval_events', status, detail }, `approval event stream ${status}`),
       });
       try {
         await this.approvalBridge.start();
@@ -213,7 +233,7 @@ class DiscordChannelImpl implements DiscordChannel {
     if (this.#closed) return;
     this.#accepting = false;
     this.#closed = true;
-    this.#unsubscribeJobs?.();
+    this.#subscription?.close();
     await this.perch?.stop();
     await this.approvalBridge?.stop();
     await this.jobs?.stop();
@@ -229,6 +249,19 @@ class DiscordChannelImpl implements DiscordChannel {
     this.tools.attach(undefined);
     await this.client.destroy();
     this.#log.info({ event: 'discord_closed' }, 'Discord channel closed');
+  }
+
+  /** approval_needed / approval_result → the bridge; job_due → a job turn. The cursor moves once handled. */
+  #onQueueEvent(event: QueueEvent): void {
+    if (this.#closed) return;
+    const stale = event.type === 'job_due' && this.#firstRunSince !== undefined && typeof event.createdAt === 'string' && event.createdAt < this.#firstRunSince;
+    if (stale) this.#log.info({ event: 'job_skipped', eventId: event.id }, 'scheduled job fired before Lares first connected to Discord; not posted');
+    const handled = stale ? Promise.resolve() : event.type === 'job_due' ? this.jobs.handle(event) : this.approvalBridge?.handleEvent(event) ?? Promise.resolve();
+    void this.#track(handled).then(async () => {
+      if (typeof event.id !== 'number' || event.id <= this.#eventCursor) return;
+      this.#eventCursor = event.id;
+      await this.#o.store.setMeta(EVENT_CURSOR_KEY, String(event.id));
+    }).catch((error: unknown) => this.#log.error({ event: 'queue_event_failed', type: event.type, err: errorMessage(error) }, 'could not handle an approval-queue event'));
   }
 
   // ---- incoming ----------------------------------------------------------------------
@@ -276,7 +309,10 @@ class DiscordChannelImpl implements DiscordChannel {
     if (this.#handled.has(message.id)) return;
     remember(this.#handled, message.id);
     this.#remember(message.id, message.channelId);
-    if (message.channel.type === ChannelType.DM) await this.#o.store.setMeta(DM_CHANNEL_KEY, message.channelId);
+    if (message.channel.type === ChannelType.DM && this.#dmChannelId !== message.channelId) {
+      this.#dmChannelId = message.channelId;
+      await this.#o.store.setMeta(DM_CHANNEL_KEY, message.channelId);
+    }
     const input = await this.#toTurn(message);
     this.#log.info({ event: 'discord_message', messageId: message.id, authorId: message.author.id, attachments: message.attachments.size }, 'message from Discord: queued for the agent');
     const stopTyping = this.#typing(message.channelId);
@@ -367,7 +403,7 @@ class DiscordChannelImpl implements DiscordChannel {
   async #catchUp(why: string): Promise<void> {
     const channels = [this.#channelId];
     const dm = await this.#o.store.getMeta(DM_CHANNEL_KEY);
-    if (dm) channels.push(dm);
+    if (dm) { channels.push(dm); this.#dmChannelId = dm; }
     for (const channelId of channels) {
       const stored = await this.#o.store.getMeta(lastSeenKey(channelId));
       if (!stored) continue; // first run: nothing was seen, nothing was missed

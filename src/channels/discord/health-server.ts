@@ -14,6 +14,35 @@ export interface HealthReport {
   [key: string]: unknown;
 }
 
+/**
+ * The report of `lares run`: healthy while Discord is connected. The pending count comes from
+ * the approval queue (null when it cannot be reached, which also marks the report degraded).
+ */
+export async function buildHealthReport(options: {
+  mode: 'direct' | 'letta';
+  startedAt: string;
+  channel?: { isConnected(): boolean; perch: { lastTickAt(): string | undefined; readonly intervalMs: number } };
+  approvals?: { listPending(): Promise<unknown[]> };
+}): Promise<HealthReport> {
+  const connected = options.channel?.isConnected() ?? false;
+  let pending: number | null = null;
+  let approvalsReachable = true;
+  if (options.approvals) {
+    try { pending = (await options.approvals.listPending()).length; } catch { approvalsReachable = false; }
+  }
+  return {
+    status: connected && approvalsReachable ? 'ok' : 'degraded',
+    mode: options.mode,
+    discord: { connected },
+    perch: {
+      intervalMinutes: (options.channel?.perch.intervalMs ?? 0) / 60_000,
+      lastTickAt: options.channel?.perch.lastTickAt() ?? null,
+    },
+    approvals: { pending },
+    startedAt: options.startedAt,
+  };
+}
+
 export interface HealthServer {
   readonly port: number;
   readonly url: string;

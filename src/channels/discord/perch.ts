@@ -7,7 +7,7 @@ import type { AgentBackend, TurnResult } from '../../agent/types.ts';
 import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { nowIso } from '../../time.ts';
-import type { ApprovalsEvent } from './approval-bridge.ts';
+import type { QueueEvent } from './approval-bridge.ts';
 
 export const SILENT_REPLY = '(silent)';
 
@@ -95,7 +95,7 @@ export function startPerch(options: PerchOptions): PerchLoop {
 
 export interface JobRunner {
   /** handles one event; ignores everything but job_due */
-  handle(event: ApprovalsEvent): Promise<void>;
+  handle(event: QueueEvent): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,11 +104,10 @@ export function startJobRunner(options: {
   agent: AgentBackend;
   post(text: string): Promise<unknown>;
   logger: Logger;
-  subscribe?: (listener: (event: ApprovalsEvent) => void) => () => void;
 }): JobRunner {
   const { agent, post, logger } = options;
   const inflight = new Set<Promise<void>>();
-  const handle = (event: ApprovalsEvent): Promise<void> => {
+  const handle = (event: QueueEvent): Promise<void> => {
     if (event.type !== 'job_due') return Promise.resolve();
     const job = event.data;
     const message = String(job.message ?? '');
@@ -128,6 +127,10 @@ export function startJobRunner(options: {
       } catch (error) {
         logger.error({ event: 'job_turn_failed', jobId, err: errorMessage(error) }, 'scheduled job turn failed; posting the reminder as it was written');
       }
+      if (result?.stopReason === 'duplicate') {
+        logger.info({ event: 'job_duplicate', jobId }, 'scheduled job was already handled (event replayed); nothing posted');
+        return;
+      }
       // a reminder is never lost: if the model says nothing, the job's own text is posted
       const text = result && !isSilentReply(result.reply) ? result.reply : `⏰ ${message}`;
       try { await post(text); } catch (error) {
@@ -138,11 +141,9 @@ export function startJobRunner(options: {
     void run.finally(() => inflight.delete(run));
     return run;
   };
-  const unsubscribe = options.subscribe?.((event) => { void handle(event); });
   return {
     handle,
     async stop() {
-      unsubscribe?.();
       await Promise.allSettled([...inflight]);
     },
   };

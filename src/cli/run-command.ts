@@ -1,0 +1,60 @@
+// lares run: the long-running service — Discord channel, agent (direct or Letta mode),
+// approvals by reaction, perch time, scheduled jobs, and GET /health on loopback.
+import type { Command } from 'commander';
+import { createChannelRuntime } from '../app/channel-runtime.ts';
+import { startDiscordChannel } from '../channels/discord/discord-channel.ts';
+import { DiscordTools } from '../channels/discord/discord-tools.ts';
+import { buildHealthReport, startHealthServer } from '../channels/discord/health-server.ts';
+import type { Config } from '../config/config.ts';
+import { LaresError } from '../errors.ts';
+import { log } from '../log.ts';
+import { nowIso } from '../time.ts';
+import { action } from './run.ts';
+import { announceMode, loadCommandConfig } from './context-helpers.ts';
+
+export function requireDiscordConfig(config: Config): void {
+  const missing = [
+    config.discord.botToken ? undefined : '  DISCORD_BOT_TOKEN: the bot\'s token (Discord developer portal → your application → Bot → Reset Token)',
+    config.discord.channelId ? undefined : '  DISCORD_CHANNEL_ID: the channel where Lares listens and speaks (right-click the channel → Copy Channel ID)',
+    config.discord.ownerId ? undefined : '  DISCORD_OWNER_ID: your own user id, the only one whose reactions approve (right-click your name → Copy User ID)',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new LaresError('CONFIG_INVALID', `lares run needs Discord settings in .env or the environment:\n${missing.join('\n')}\nTo talk in the terminal instead, use: npx lares chat`);
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program.command('run')
+    .description('Run Lares as a service: the Discord channel, approvals by the owner\'s reaction, perch time, scheduled jobs, and GET /health on 127.0.0.1:LARES_HTTP_PORT. Stops cleanly on SIGTERM (finishes the current turn).')
+    .addHelpText('after', '\nNeeds DISCORD_BOT_TOKEN, DISCORD_CHANNEL_ID and DISCORD_OWNER_ID; see README. Under systemd: deploy/systemd/lares.service.')
+    .action(action(async () => {
+      const config = loadCommandConfig();
+      announceMode(config);
+      requireDiscordConfig(config);
+      const discordTools = new DiscordTools();
+      const runtime = await createChannelRuntime(config, { channel: 'discord', extraTools: [discordTools] });
+      let channel: Awaited<ReturnType<typeof startDiscordChannel>> | undefined;
+      let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+      try {
+        channel = await startDiscordChannel({
+          config, agent: runtime.agent, store: runtime.store, logger: log(), approvals: runtime.approvals, tools: discordTools,
+          // Letta continues its own turn after a decision; direct mode is told the outcome as a turn
+          feedApprovalOutcomes: runtime.mode === 'direct',
+        });
+        const startedAt = nowIso();
+        const connected = channel;
+        health = await startHealthServer({ port: config.httpPort, report: () => buildHealthReport({ mode: config.mode, startedAt, channel: connected, approvals: runtime.approvals }) });
+        log().info({ event: 'started', mode: config.mode, health: health.url }, `Lares is running (${config.mode} mode); health at ${health.url}`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', () => resolve());
+          process.once('SIGINT', () => resolve());
+        });
+        log().info({ event: 'stopping' }, 'stopping: finishing the turn in progress');
+      } finally {
+        await channel?.close();
+        await health?.close();
+        await runtime.close();
+        log().info({ event: 'stopped' }, 'stopped');
+      }
+    }));
+}
