@@ -54,8 +54,17 @@ export class Orchestrator {
   }
 
   async runTurn(input: TurnInput, events: TurnEvents = {}): Promise<TurnResult> {
-    const { store, settings } = this.deps;
     const conversationId = input.conversationId ?? DEFAULT_CONVERSATION;
+    const { store } = this.deps;
+    // several workers on one shared database: one turn of a conversation at a time, across
+    // processes; the duplicate check below then sees a message another worker already answered
+    return store.withConversationLock
+      ? store.withConversationLock(conversationId, () => this.runTurnLocked(conversationId, input, events))
+      : this.runTurnLocked(conversationId, input, events);
+  }
+
+  private async runTurnLocked(conversationId: string, input: TurnInput, events: TurnEvents): Promise<TurnResult> {
+    const { store, settings } = this.deps;
     if (input.sourceRef && (await store.findMessageBySourceRef(input.sourceRef))) {
       log().info({ event: 'duplicate_message', sourceRef: input.sourceRef }, 'message already handled; skipped');
       return { reply: '', stopReason: 'duplicate', toolCalls: 0, incomplete: false, pendingApprovals: [] };

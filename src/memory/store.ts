@@ -176,4 +176,10 @@ export interface MemoryStore {
 
   counts(): Promise<StoreCounts>;
   close(): Promise<void>;
+
+  /**
+   * Stores that several processes share (PostgreSQL) serialise a conversation's turns across
+   * workers with this; a single SQLite file is served by one process, whose queue suffices.
+   */
+  withConversationLock?<T>(conversationId: string, fn: () => Promise<T>): Promise<T>;
 }

@@ -44,8 +44,8 @@ test('with the real in-process tool runtime: ✅ runs the queued shell command o
   assert.equal(existsSync(target), true, 'the approved command ran');
   assert.equal((await approvals.get(id)).status, 'executed', 'and ran once: a second mkdir would have failed');
 
-  runtime.scheduler.schedule({ kind: 'once', spec: new Date(Date.now() - 1000).toISOString(), message: 'water the plants' });
-  runtime.scheduler.fireDue();
+  runtime.scheduler.schedule({ kind: 'once', spec: '1m', message: 'water the plants' });
+  runtime.scheduler.fireDue(new Date(Date.now() + 61_000));
   await fake.waitFor(() => fake.botMessages().some((m) => m.content === 'Reminder: the plants need water.'), { what: 'the reminder' });
   assert.match(String(agent.calls.find((c) => c.source === 'job')?.content), /water the plants/);
 });
