@@ -12,7 +12,7 @@ export function registerChatCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  npx lares chat\n  echo "What do you remember about me?" | npx lares chat\n\nIn the interactive prompt: /help, /memory, /approvals, /approve ID, /deny ID [reason], /quit.')
     .action(action(async (options: { json?: boolean }) => {
       const config = loadCommandConfig({ quiet: true });
-      announceMode(config);
+      announceMode(config, { plain: true });
       const runtime = await createChannelRuntime(config, { channel: 'terminal' });
       const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
       // approval decisions (here with /approve, or from `lares approvals`, Discord, REST) come back

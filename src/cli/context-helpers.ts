@@ -10,6 +10,9 @@ export function loadCommandConfig(options: { quiet?: boolean } = {}): Config {
   return config;
 }
 
-export function announceMode(config: Config): void {
-  log().info({ event: 'mode', mode: config.mode, reason: config.modeReason, memory: config.memoryProvider }, `Lares runs in ${config.mode} mode (${config.modeReason})`);
+/** Says which mode was chosen and why: a log event, and a plain stderr line for interactive commands. */
+export function announceMode(config: Config, options: { plain?: boolean } = {}): void {
+  const line = `Lares runs in ${config.mode} mode (${config.modeReason})`;
+  log().info({ event: 'mode', mode: config.mode, reason: config.modeReason, memory: config.memoryProvider }, line);
+  if (options.plain && !log().isLevelEnabled('info')) process.stderr.write(`lares: ${line}\n`);
 }

@@ -72,7 +72,8 @@ export class LettaApi {
     let after = options.after;
     for (;;) {
       const cursor = after;
-      const page = await this.call('listing messages', async () =>
+      const what = cursor ? `listing the messages after ${cursor}` : 'listing messages';
+      const page = await this.call(what, async () =>
         (await this.client.agents.messages.list(this.agentId, {
           order: 'asc', limit: options.pageSize ?? 100, use_assistant_message: false, ...(cursor ? { after: cursor } : {}),
         })).getPaginatedItems() as unknown as LettaMessage[]);

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { ContentBlock, ImageBlock, TextBlock, ToolResultBlock, ToolUseBlock } from '../llm/content.ts';
 import type { MessageRole, NewMessage } from '../memory/store.ts';
 import { toIso } from '../time.ts';
-import { SEND_MESSAGE_TOOL } from './message-rows.ts';
+import { parseLettaTime, SEND_MESSAGE_TOOL } from './message-rows.ts';
 import type { LettaContentPart, LettaMessage, LettaToolCall, LettaToolReturn } from './types.ts';
 
 export const NO_RESULT_TEXT = 'No result was recorded for this tool call in the Letta history (imported by lares migrate).';
@@ -58,6 +58,8 @@ interface AssistantGroup {
   hidden: Array<{ state?: string; data?: string | null }>;
   approvalRequest: boolean;
   meta: Record<string, unknown>;
+  /** an approval row written in the same step as the calls still waiting: joins their assistant message */
+  foldInto?: ConvertedMessage;
 }
 
 const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
@@ -162,8 +164,12 @@ export class LettaHistoryConverter {
   private addToGroup(item: LettaMessage, ref: string): void {
     if (this.group && this.group.id !== item.id) this.closeGroup();
     if (!this.group) {
-      if (this.pending.length > 0) this.releasePending();
-      this.group = { id: item.id, ref, date: item.date, types: [], texts: [], toolUses: [], reasoning: [], hidden: [], approvalRequest: false, meta: lettaMeta(item) };
+      // Letta writes a step's allowed calls and its calls needing approval as two rows in a row;
+      // their results may follow both, so the approval row joins the waiting assistant message
+      const foldInto = item.message_type === 'approval_request_message' && this.pending.length > 0 && this.results.size === 0
+        && this.held.length === 1 && this.held[0].role === 'assistant' ? this.held[0] : undefined;
+      if (this.pending.length > 0 && !foldInto) this.releasePending();
+      this.group = { id: item.id, ref, date: item.date, types: [], texts: [], toolUses: [], reasoning: [], hidden: [], approvalRequest: false, meta: lettaMeta(item), foldInto };
     }
     const g = this.group;
     g.types.push(item.message_type);
@@ -202,8 +208,10 @@ export class LettaHistoryConverter {
 
   private toolUse(call: LettaToolCall, rowId: string, index: number): ToolUseState {
     let id = call.tool_call_id ?? '';
-    if (!TOOL_ID.test(id) || this.usedToolIds.has(id)) {
-      id = `toolu_letta_${createHash('sha256').update(`${rowId}\u0000${index}\u0000${call.tool_call_id ?? ''}`).digest('hex').slice(0, 24)}`;
+    // the API wants ids matching ^[a-zA-Z0-9_-]+$, unique in a request; Letta's are not always so.
+    // The replacement is derived from the position in the history, so every run picks the same one.
+    for (let salt = 0; !TOOL_ID.test(id) || this.usedToolIds.has(id); salt++) {
+      id = `toolu_letta_${createHash('sha256').update(`${rowId}\u0000${index}\u0000${this.stats.toolCalls}\u0000${salt}\u0000${call.tool_call_id ?? ''}`).digest('hex').slice(0, 24)}`;
     }
     this.usedToolIds.add(id);
     const name = TOOL_NAME.test(call.name ?? '') ? call.name : (call.name ?? 'unknown_tool').replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) || 'unknown_tool';
@@ -230,6 +238,13 @@ export class LettaHistoryConverter {
     const renamed = g.toolUses.filter((t) => t.block.id !== t.lettaCallId).map((t) => ({ id: t.block.id, letta_tool_call_id: t.lettaCallId }));
     if (renamed.length > 0) metadata.renamed_tool_calls = renamed;
     const blocks: ContentBlock[] = [...g.texts.map((t): TextBlock => ({ type: 'text', text: t })), ...g.toolUses.map((t) => t.block)];
+    if (g.foldInto && g.toolUses.length > 0) {
+      g.foldInto.blocks.push(...blocks);
+      const joined = (g.foldInto.metadata.joined_rows as unknown[] | undefined) ?? [];
+      g.foldInto.metadata.joined_rows = [...joined, { ...metadata, source_ref: g.ref }];
+      this.pending = [...this.pending, ...g.toolUses];
+      return;
+    }
     if (blocks.length === 0) {
       if (g.reasoning.length > 0 || g.hidden.length > 0) {
         const text = g.reasoning.map((r) => r.text).join('\n') || '[hidden reasoning]';
@@ -240,11 +255,12 @@ export class LettaHistoryConverter {
       }
       return;
     }
-    this.emit(this.message('assistant', blocks, g.ref, g.date, metadata));
     if (g.toolUses.length > 0) {
+      // held (with what follows) until every call has its result: pages commit only complete pairs
       this.pending = g.toolUses;
       this.pendingAssistantId = g.id;
     }
+    this.emit(this.message('assistant', blocks, g.ref, g.date, metadata));
   }
 
   // ---- tool results
@@ -405,7 +421,7 @@ export class LettaHistoryConverter {
 }
 
 function safeIso(date: string): string {
-  try { return toIso(date); } catch { return new Date(0).toISOString(); }
+  try { return toIso(parseLettaTime(date)); } catch { return new Date(0).toISOString(); }
 }
 
 function lettaMeta(item: LettaMessage): Record<string, unknown> {

@@ -3,6 +3,7 @@
 // assistant messages are the reply, and its own tool approval requests
 // (approval_request_message) are surfaced to the owner and answered through Letta's API.
 import type { AgentBackend, TurnEvents, TurnInput, TurnResult } from '../agent/types.ts';
+import type { Config } from '../config/config.ts';
 import type { ContentBlock } from '../llm/content.ts';
 import { LaresError } from '../errors.ts';
 import { LettaApi, type LettaConnection } from './client.ts';
@@ -22,6 +23,24 @@ export interface LettaBackendOptions {
   api: LettaApi | LettaConnection;
   /** called for every tool call the Letta agent wants approved */
   onApprovalRequest?(request: LettaApprovalRequest): void | Promise<void>;
+}
+
+/** The Letta-mode backend from the configuration (LETTA_BASE_URL, LETTA_AGENT_ID, LETTA_API_KEY). */
+export function lettaBackendFromConfig(config: Pick<Config, 'letta' | 'env'>, options: Omit<LettaBackendOptions, 'api'> = {}): LettaBackend {
+  const missing = [
+    config.letta.baseUrl ? undefined : 'LETTA_BASE_URL (the Letta server, e.g. http://localhost:8283)',
+    config.letta.agentId ? undefined : 'LETTA_AGENT_ID (the Letta agent to talk to)',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new LaresError('CONFIG_INVALID', `Letta mode (USE_DIRECT_LLM=false) needs ${missing.join(' and ')}. Set them in .env, or set USE_DIRECT_LLM=true for direct mode.`);
+  }
+  return new LettaBackend({
+    ...options,
+    api: {
+      baseUrl: config.letta.baseUrl!, agentId: config.letta.agentId!, apiKey: config.letta.apiKey, maxRetries: 0,
+      passwordHeader: !config.env.LETTA_API_KEY && Boolean(config.env.LETTA_SERVER_PASSWORD),
+    },
+  });
 }
 
 export class LettaBackend implements AgentBackend {

@@ -10,13 +10,26 @@ export interface ExpandOptions {
   useAssistantMessage: boolean;
   /** letta_v1_agent: an assistant row's text is the reply, not inner thoughts */
   textIsAssistantMessage?: boolean;
+  /** keep the row's full-precision time (agent files); the REST API sends whole seconds */
+  preciseDates?: boolean;
+}
+
+/** Letta stores UTC; older files write it without an offset ("2025-04-01T03:47:27.492924"). */
+export function parseLettaTime(value: string): Date {
+  const naive = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value);
+  return new Date(naive ? `${value}Z` : value);
 }
 
 /** Letta serializes dates with second precision and an explicit offset: 2025-10-10T07:14:29+00:00. */
 export function lettaDate(iso: string): string {
-  const date = new Date(iso);
+  const date = parseLettaTime(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return `${date.toISOString().slice(0, 19)}+00:00`;
+}
+
+function preciseDate(iso: string): string {
+  const date = parseLettaTime(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toISOString();
 }
 
 /** Message.generate_otid_from_id: the row's uuid with its low 7 bits set to the part index. */
@@ -160,6 +173,12 @@ function toolReturnItem(row: LettaMessageRow): LettaMessage {
 
 /** One stored row → its LettaMessage items, in natural order. */
 export function expandRow(row: LettaMessageRow, options: ExpandOptions): LettaMessage[] {
+  const items = expandRowItems(row, options);
+  if (options.preciseDates) for (const item of items) item.date = preciseDate(row.created_at);
+  return items;
+}
+
+function expandRowItems(row: LettaMessageRow, options: ExpandOptions): LettaMessage[] {
   switch (row.role) {
     case 'assistant': {
       const out = row.content ? reasoningItems(row, options) : [];

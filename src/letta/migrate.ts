@@ -2,6 +2,7 @@
 // Read-only against Letta. The agent and its blocks are fetched before the store is opened,
 // so a wrong key or agent id writes nothing. Messages go in one transaction per page and
 // are idempotent by source_ref: a second run adds nothing, an interrupted run resumes.
+import { LaresError } from '../errors.ts';
 import type { MemoryStore } from '../memory/store.ts';
 import { DEFAULT_CONVERSATION } from '../memory/store.ts';
 import { LettaHistoryConverter, type ConvertStats, type ConvertedSummary } from './convert.ts';
@@ -116,10 +117,17 @@ export async function runMigration(options: MigrateOptions): Promise<MigrationRe
       }
       for (const summary of out.summaries) await importSummary(store, summary, existingSummaries, compaction, report);
     };
-    for await (const page of source.messagePages(pageSize)) {
-      pages++;
-      await importPage(converter.push(page));
-      options.onProgress?.({ phase: 'messages', items: converter.stats.lettaItems, pages, added: report.messages.added, ratePerSecond: converter.stats.lettaItems / Math.max(0.001, (Date.now() - started) / 1000) });
+    try {
+      for await (const page of source.messagePages(pageSize)) {
+        pages++;
+        await importPage(converter.push(page));
+        options.onProgress?.({ phase: 'messages', items: converter.stats.lettaItems, pages, added: report.messages.added, ratePerSecond: converter.stats.lettaItems / Math.max(0.001, (Date.now() - started) / 1000) });
+      }
+    } catch (error) {
+      if (store && pages > 0 && error instanceof LaresError) {
+        throw new LaresError(error.code, `${error.message}\nEverything read before that is saved (${fmtCount(report.messages.added)} messages added in this run); running lares migrate again resumes without duplicates.`, { cause: error });
+      }
+      throw error;
     }
     await importPage(converter.finish());
     const s = converter.stats;
@@ -148,6 +156,8 @@ export async function runMigration(options: MigrateOptions): Promise<MigrationRe
   report.durationMs = Date.now() - started;
   return report;
 }
+
+function fmtCount(n: number): string { return n.toLocaleString('en-US'); }
 
 async function copyBlock(b: LettaBlock, store: MemoryStore | undefined, overwrite: boolean): Promise<MigrationReport['blocks'][number]> {
   const wanted = { label: b.label, content: b.value ?? '', description: b.description ?? '', charLimit: b.limit ?? Math.max(5000, (b.value ?? '').length), readOnly: b.read_only ?? false };

@@ -47,6 +47,17 @@ interface AgentFile {
   blocks?: Array<LettaBlock & { id: string }>;
 }
 
+/** The older single-agent format (top-level `messages` and `core_memory`, rows without ids) → the current one. */
+function normalizeAgentFile(parsed: unknown): AgentFile {
+  if (!parsed || typeof parsed !== 'object') return parsed as AgentFile;
+  const obj = parsed as Record<string, unknown>;
+  if (Array.isArray(obj.agents) || !Array.isArray(obj.messages)) return obj as unknown as AgentFile;
+  const messages = (obj.messages as Array<Record<string, unknown>>).map((m, i) => ({ ...m, id: typeof m.id === 'string' ? m.id : `message-${i}` }) as unknown as LettaMessageRow);
+  const blocks = ((obj.core_memory as Array<Record<string, unknown>> | undefined) ?? []).map((b, i) => ({ ...b, id: typeof b.id === 'string' ? b.id : `block-${i}` }) as unknown as LettaBlock & { id: string });
+  const { core_memory: _c, messages: _m, ...agent } = obj;
+  return { agents: [{ ...(agent as unknown as LettaAgent), id: typeof obj.id === 'string' ? obj.id : 'agent-0', messages }], blocks };
+}
+
 export class AgentFileSource implements MigrationSource {
   readonly refPrefix: string;
   readonly description: string;
@@ -61,7 +72,7 @@ export class AgentFileSource implements MigrationSource {
     } catch (error) {
       throw new LaresError('USAGE', `cannot read the agent file ${path}: ${(error as Error).message}. Pass a Letta .af export (JSON).`, { cause: error });
     }
-    const file = parsed as AgentFile;
+    const file = normalizeAgentFile(parsed);
     if (!file || typeof file !== 'object' || !Array.isArray(file.agents) || file.agents.length === 0) {
       throw new LaresError('USAGE', `${path} is not a Letta agent file: it has no "agents" list. Export one with Letta's "Export agent" (.af).`);
     }
@@ -93,7 +104,7 @@ export class AgentFileSource implements MigrationSource {
     const rows = this.entry.messages ?? [];
     for (let i = 0; i < rows.length; i += pageSize) {
       try {
-        yield expandRows(rows.slice(i, i + pageSize), { useAssistantMessage: false, textIsAssistantMessage: this.entry.agent_type === 'letta_v1_agent' });
+        yield expandRows(rows.slice(i, i + pageSize), { useAssistantMessage: false, textIsAssistantMessage: this.entry.agent_type === 'letta_v1_agent', preciseDates: true });
       } catch (error) {
         throw new LaresError('LETTA_ERROR', `the agent file has a message Lares cannot read (rows ${i + 1}–${i + pageSize}): ${(error as Error).message}`, { cause: error });
       }
