@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import { LaresError } from '../../errors.ts';
-import { blocksToText, type ContentBlock } from '../../llm/content.ts';
+import { blocksToText } from '../../llm/content.ts';
 import { nowIso } from '../../time.ts';
 import {
   DEFAULT_CONVERSATION,
@@ -14,6 +14,7 @@ import {
   type NewMessage, type NewPassage, type NewSummary, type Passage, type PassageHit, type SearchHit, type StoreCounts,
   type StoredMessage, type StoredUsage, type Summary, type UsageRecord,
 } from '../store.ts';
+import { toBlock, toMessage, toPassage, toSummary } from '../row-mappers.ts';
 import { withConversationLock } from './conversation-lock.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.ts';
 import { tsQuery } from './search-query.ts';
@@ -373,26 +374,3 @@ async function insertPassage(db: Queryable, p: NewPassage, skipExisting: boolean
   return result.rows[0];
 }
 
-function toBlock(r: Row): MemoryBlock {
-  return { label: r.label, content: r.content, description: r.description, charLimit: Number(r.char_limit), readOnly: r.read_only === true, updatedAt: r.updated_at };
-}
-
-function toMessage(r: Row): StoredMessage {
-  return {
-    id: Number(r.id), conversationId: r.conversation_id, role: r.role, content: r.content, blocks: JSON.parse(r.blocks_json) as ContentBlock[],
-    createdAt: r.created_at, tokenCount: r.token_count === null ? null : Number(r.token_count), compactedBy: r.compacted_by === null ? null : Number(r.compacted_by),
-    sourceRef: r.source_ref, metadata: r.metadata_json ? JSON.parse(r.metadata_json) : null,
-  };
-}
-
-function toSummary(r: Row): Summary {
-  return {
-    id: Number(r.id), conversationId: r.conversation_id, summary: r.summary,
-    startMessageId: r.start_message_id === null ? null : Number(r.start_message_id), endMessageId: r.end_message_id === null ? null : Number(r.end_message_id),
-    tokenCount: r.token_count === null ? null : Number(r.token_count), createdAt: r.created_at, sourceRef: r.source_ref,
-  };
-}
-
-function toPassage(r: Row): Passage {
-  return { id: Number(r.id), text: r.text, tags: JSON.parse(r.tags) as string[], createdAt: r.created_at, sourceRef: r.source_ref };
-}
