@@ -44,6 +44,8 @@ const SUMMARY_SYSTEM = [
 ].join('\n');
 
 const MAX_CHARS_PER_MESSAGE = 4000;
+/** model calls one compaction may make; older chunks beyond this are indexed, not summarised */
+const MAX_SUMMARY_CALLS = 4;
 
 export class Compactor {
   private readonly store: MemoryStore;
@@ -98,7 +100,20 @@ export class Compactor {
     const summaries: Summary[] = [];
     let previous = await this.store.latestSummary(conversationId);
     const chunkBudget = Math.max(1000, Math.floor(this.settings.contextLimit * 0.5));
-    for (const chunk of chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget)) {
+    const all = [...chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget)];
+    // a huge backlog (an imported history, a long outage of compaction) would cost one model call
+    // per chunk: only the newest chunks are summarised; the older ones are indexed without a call
+    // (kept in full, found by conversation_search), so one compaction costs at most a few calls
+    const unsummarised = all.slice(0, Math.max(0, all.length - MAX_SUMMARY_CALLS)).flat();
+    if (unsummarised.length > 0) {
+      const text = indexNote(previous?.summary, unsummarised);
+      previous = await this.store.compact({
+        conversationId, summary: text, startMessageId: previous?.startMessageId ?? unsummarised[0].id,
+        endMessageId: unsummarised[unsummarised.length - 1].id, tokenCount: this.calibration.tokens(estimateTextTokens(text)),
+      }, unsummarised.map((m) => m.id));
+      summaries.push(previous);
+    }
+    for (const chunk of all.slice(-MAX_SUMMARY_CALLS)) {
       const text = await this.summarise(previous?.summary, chunk);
       const summary = await this.store.compact({
         conversationId,
@@ -133,6 +148,14 @@ export class Compactor {
     if (!text) throw new Error('the summary came back empty');
     return text;
   }
+}
+
+/** The summary of a stretch too old and long to summarise now: where it is and how to find it. */
+function indexNote(previous: string | undefined, messages: StoredMessage[]): string {
+  const first = messages[0];
+  const last = messages[messages.length - 1];
+  const note = `Earlier conversation not summarised in detail: ${messages.length} messages (#${first.id}–#${last.id}, ${first.createdAt} to ${last.createdAt}). They are kept in full: use conversation_search to look things up there.`;
+  return previous ? `${previous}\n\n${note}` : note;
 }
 
 /** A cut before index `cut` is safe when it does not separate a tool_use from its result. */

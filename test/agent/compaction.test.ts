@@ -102,3 +102,29 @@ test('lares compact by hand compacts down to the target', async () => {
     await h.close();
   }
 });
+
+test('a huge backlog (an imported history) is compacted with a bounded number of model calls', async () => {
+  const h = await startDirectHarness({ env: { CONTEXT_LIMIT: '4000' }, fake: { contextWindow: 4000 } });
+  try {
+    // 3,000 imported messages, none compacted: far more than fits
+    await h.runtime.store.importBatch({ messages: Array.from({ length: 3000 }, (_, i) => ({
+      role: i % 2 === 0 ? 'user' as const : 'assistant' as const, blocks: [{ type: 'text' as const, text: `Imported ${i}: ${filler(i).slice(0, 200)}` }],
+      createdAt: new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString(), sourceRef: `import:${i}`,
+    })) });
+    h.fake.setResponder((request) => (isSummaryCall(request) ? { text: 'Summary: the garden.' } : { text: 'Hello again.' }));
+    const result = await h.runtime.agent.send({ content: 'Hi, it is me.', source: 'terminal' });
+    assert.equal(result.reply, 'Hello again.');
+    const summaryCalls = h.fake.requests.filter(isSummaryCall).length;
+    assert.ok(summaryCalls >= 1 && summaryCalls <= 4, `summary calls: ${summaryCalls}`);
+    const counts = await h.runtime.store.counts();
+    assert.equal(counts.messages, 3002);
+    assert.ok(counts.compactedMessages >= 2900);
+    const latest = await h.runtime.store.latestSummary();
+    assert.match(latest!.summary, /Summary: the garden\./);
+    assert.equal(latest!.startMessageId, 1, 'the summary chain covers the history from the first message');
+    const turn = h.fake.requests.filter((r) => !isSummaryCall(r)).at(-1)!;
+    assert.ok(turn.usage, 'the turn request was accepted within the window');
+  } finally {
+    await h.close();
+  }
+});
