@@ -188,11 +188,12 @@ describe('shell policy and the approval queue (real SDK client over HTTP)', () =
   it('schedule_job fires a job_due event on the stream', async () => {
     const lastId = String(server.runtime.events.lastId());
     const due = readEvents(server, { lastEventId: lastId, until: (seen) => seen.some((e) => e.event === 'job_due') });
-    const at = new Date(Date.now() + 50).toISOString();
-    const scheduled = await client.callTool({ name: 'schedule_job', arguments: { kind: 'once', spec: at, message: 'water the plants' } });
+    const scheduled = await client.callTool({ name: 'schedule_job', arguments: { kind: 'once', spec: '1m', message: 'water the plants' } });
     assert.notEqual(scheduled.isError, true, textOf(scheduled));
     const jobId = /scheduled (job_[0-9a-f]+)/.exec(textOf(scheduled))![1];
     assert.match(textOf(await client.callTool({ name: 'list_jobs', arguments: {} })), new RegExp(jobId));
+    // a minute later (the scheduler's clock moved forward, not the test's)
+    server.runtime.scheduler.fireDue(new Date(Date.now() + 61_000));
     const events = await due;
     const event = events.find((e) => e.event === 'job_due')!;
     assert.equal(event.data.jobId, jobId);
