@@ -10,10 +10,10 @@ import { action, printJson } from './run.ts';
 export function registerImportCommand(program: Command): void {
   program.command('import')
     .description('Import a `lares export` file (json or jsonl) into an EMPTY store; refuses a store that holds anything.')
-    .argument('<file>', 'the export file')
+    .argument('<file>', 'the export file, or - to read standard input (lares export | lares import -)')
     .option('--json', 'print the imported record counts as JSON')
     .action(action(async (file: string, options: { json?: boolean }) => {
-      if (!existsSync(file)) throw new LaresError('USAGE', `there is no file ${file}`);
+      if (file !== '-' && !existsSync(file)) throw new LaresError('USAGE', `there is no file ${file}`);
       const config = loadCommandConfig({ quiet: true });
       const store = await openStore(config);
       try {

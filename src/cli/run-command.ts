@@ -36,14 +36,15 @@ export function registerRunCommand(program: Command): void {
       let channel: Awaited<ReturnType<typeof startDiscordChannel>> | undefined;
       let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
       try {
+        // /health first: a taken port fails before Discord is touched, and a monitor sees 503
+        // (not "connection refused") while Lares is still connecting
+        const startedAt = nowIso();
+        health = await startHealthServer({ port: config.httpPort, report: () => buildHealthReport({ mode: config.mode, startedAt, channel, approvals: runtime.approvals }) });
         channel = await startDiscordChannel({
           config, agent: runtime.agent, store: runtime.store, logger: log(), approvals: runtime.approvals, tools: discordTools,
           // Letta continues its own turn after a decision; direct mode is told the outcome as a turn
           feedApprovalOutcomes: runtime.mode === 'direct',
         });
-        const startedAt = nowIso();
-        const connected = channel;
-        health = await startHealthServer({ port: config.httpPort, report: () => buildHealthReport({ mode: config.mode, startedAt, channel: connected, approvals: runtime.approvals }) });
         log().info({ event: 'started', mode: config.mode, health: health.url }, `Lares is running (${config.mode} mode); health at ${health.url}`);
         await new Promise<void>((resolve) => {
           process.once('SIGTERM', () => resolve());
@@ -55,6 +56,9 @@ export function registerRunCommand(program: Command): void {
         await health?.close();
         await runtime.close();
         log().info({ event: 'stopped' }, 'stopped');
+        // discord.js keeps retrying a gateway that is down even after destroy(), which would keep
+        // the process alive until systemd kills it: everything is closed, so leave for sure
+        setTimeout(() => process.exit(), 1000).unref();
       }
     }));
 }

@@ -5,10 +5,15 @@ import { dirname, join, resolve } from 'node:path';
 import { backup, DatabaseSync } from 'node:sqlite';
 import { LaresError } from '../errors.ts';
 
-/** data/backups/lares-20261126T020304Z.db next to the database. */
-export function defaultBackupPath(sqlitePath: string, now = new Date()): string {
+/** data/backups/lares-20261126T020304Z.db next to the database (`prefix` names other files). */
+export function defaultBackupPath(sqlitePath: string, now = new Date(), prefix = 'lares'): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return join(dirname(resolve(sqlitePath)), 'backups', `lares-${stamp}.db`);
+  return join(dirname(resolve(sqlitePath)), 'backups', `${prefix}-${stamp}.db`);
+}
+
+/** Where the tool database's backup goes when the memory backup goes to `memoryBackup`. */
+export function toolsBackupPath(memoryBackup: string): string {
+  return memoryBackup.replace(/(\.db)?$/, '-tools.db');
 }
 
 export interface BackupResult { path: string; pages: number; bytes: number }

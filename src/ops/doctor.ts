@@ -82,7 +82,19 @@ function checkNode(): DoctorCheck {
 
 function checkDataDir(sqlitePath: string): DoctorCheck {
   const dir = dirname(resolve(sqlitePath));
-  if (!existsSync(dir)) return fail('data_dir', `data directory ${dir} does not exist`, `create it for the user Lares runs as: mkdir -p ${dir} (or set SQLITE_DB_PATH)`);
+  if (!existsSync(dir)) {
+    // Lares creates it on first start (mkdir -p), so it is only a problem when that cannot work
+    let parent = dirname(dir);
+    while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
+    try {
+      if (!statSync(parent).isDirectory()) throw new Error(`${parent} is not a directory`);
+      accessSync(parent, constants.W_OK);
+      rmSync(mkdtempSync(`${parent}/.lares-doctor-`), { recursive: true });
+    } catch (error) {
+      return fail('data_dir', `data directory ${dir} does not exist and cannot be created (${errorMessage(error)})`, `create it for the user Lares runs as: mkdir -p ${dir} (or set SQLITE_DB_PATH)`);
+    }
+    return ok('data_dir', `data directory ${dir} does not exist yet; Lares creates it on first start (under systemd create it first: it must be in ReadWritePaths=)`);
+  }
   if (!statSync(dir).isDirectory()) return fail('data_dir', `${dir} is not a directory`, `point SQLITE_DB_PATH at a file inside a directory`);
   try {
     accessSync(dir, constants.W_OK);
@@ -317,5 +329,8 @@ function checkDiscord(config: Config): DoctorCheck[] {
   else checks.push(ok('discord_token', 'DISCORD_BOT_TOKEN is set and well-formed'));
   if (!channelId) checks.push(fail('discord_channel', 'DISCORD_CHANNEL_ID is not set', 'Discord → settings → Advanced → Developer Mode; right-click the channel → Copy Channel ID'));
   else checks.push(ok('discord_channel', `DISCORD_CHANNEL_ID ${channelId} is well-formed`));
+  // lares run refuses to start without it: only the owner's reactions approve
+  if (!config.discord.ownerId) checks.push(fail('discord_owner', 'DISCORD_OWNER_ID is not set (lares run needs it: only the owner\'s reactions approve)', 'Discord → Developer Mode on; right-click your own name → Copy User ID; put it in DISCORD_OWNER_ID'));
+  else checks.push(ok('discord_owner', `DISCORD_OWNER_ID ${config.discord.ownerId} is well-formed`));
   return checks;
 }

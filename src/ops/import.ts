@@ -1,6 +1,6 @@
 // `lares import`: reads an export file back into an EMPTY store, ids kept, in one transaction.
 // A truncated, reordered or invalid file is refused and nothing is written.
-import { createReadStream, openSync, readSync, closeSync, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { LaresError } from '../errors.ts';
 import type { MemoryStore } from '../memory/store.ts';
@@ -20,66 +20,85 @@ function bad(message: string): LaresError {
   return new LaresError('USAGE', message, { exitCode: 1 });
 }
 
-function firstLine(path: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw bad(`cannot read ${path}: ${(error as Error).message}`);
+/**
+ * Reads an export file as records in file order: JSON lines are streamed line by line, a JSON
+ * document is read whole. `-` reads standard input, so `lares export | lares import -` works
+ * (pipes cannot be peeked at, so the format is told from the first line as it streams by).
+ */
+export async function* readExportFile(path: string): AsyncGenerator<ExportFileRecord> {
+  const name = path === '-' ? 'standard input' : path;
+  let input: NodeJS.ReadableStream;
+  if (path === '-') {
+    input = process.stdin;
+  } else {
+    const stream = createReadStream(path, 'utf8');
+    // surface "cannot open" as a clear error before any line is read
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (error) => reject(bad(`cannot read ${path}: ${error.message}`)));
+    });
+    input = stream;
   }
+  const reader = createInterface({ input, crlfDelay: Infinity });
   try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const n = readSync(fd, buffer, 0, buffer.length, 0);
-    const text = buffer.subarray(0, n).toString('utf8');
-    const end = text.indexOf('\n');
-    return end === -1 ? text : text.slice(0, end);
+    yield* readRecords(name, reader[Symbol.asyncIterator]());
   } finally {
-    closeSync(fd);
+    // also when the import stops early (a bad record): release the file
+    reader.close();
+    if (path !== '-') (input as ReturnType<typeof createReadStream>).destroy();
   }
 }
 
-/** Reads an export file (jsonl streamed line by line, or json) as records in file order. */
-export async function* readExportFile(path: string): AsyncGenerator<ExportFileRecord> {
-  let jsonl: boolean;
-  try {
-    jsonl = JSON.parse(firstLine(path))?.type === 'header';
-  } catch {
-    jsonl = false;
+async function* readRecords(name: string, lines: AsyncIterator<string>): AsyncGenerator<ExportFileRecord> {
+  let first = await lines.next();
+  let n = 1;
+  while (!first.done && first.value.trim() === '') { first = await lines.next(); n++; }
+  if (first.done) throw bad(`${name} is empty: expected a Lares export (lares export writes one)`);
+  let firstValue: any;
+  try { firstValue = JSON.parse(first.value); } catch { firstValue = undefined; }
+  if (firstValue?.type === 'header') {
+    yield* jsonlRecords(name, first.value, n, lines);
+    return;
   }
-  if (jsonl) {
-    const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-    let n = 0;
-    for await (const line of lines) {
-      n++;
-      if (line.trim() === '') continue;
+  const rest: string[] = [first.value];
+  for (let next = await lines.next(); !next.done; next = await lines.next()) rest.push(next.value);
+  let document: any;
+  try {
+    document = JSON.parse(rest.join('\n'));
+  } catch (error) {
+    throw bad(`${name} is neither a Lares JSON export nor JSON lines: ${(error as Error).message}`);
+  }
+  if (typeof document !== 'object' || document === null) throw bad(`${name} is not a Lares export (expected a JSON object)`);
+  const { counts, ...header } = document;
+  for (const section of EXPORT_SECTIONS) delete header[section.jsonKey];
+  yield { kind: 'header', data: header, where: `${name} (header)` };
+  for (const section of EXPORT_SECTIONS) {
+    const list = document[section.jsonKey] ?? [];
+    if (!Array.isArray(list)) throw bad(`${name}: "${section.jsonKey}" must be an array`);
+    for (let i = 0; i < list.length; i++) yield { kind: section.kind, data: list[i], where: `${name} ${section.jsonKey}[${i}]` };
+  }
+  if (counts !== undefined) yield { kind: 'end', data: { counts }, where: `${name} (counts)` };
+}
+
+async function* jsonlRecords(name: string, firstLine: string, firstNumber: number, lines: AsyncIterator<string>): AsyncGenerator<ExportFileRecord> {
+  let n = firstNumber;
+  let line: string | undefined = firstLine;
+  while (line !== undefined) {
+    if (line.trim() !== '') {
       let value: any;
       try {
         value = JSON.parse(line);
       } catch (error) {
-        throw bad(`${path}:${n}: not valid JSON (${(error as Error).message})`);
+        throw bad(`${name}:${n}: not valid JSON (${(error as Error).message})`);
       }
       const { type, ...data } = value ?? {};
-      if (type !== 'header' && type !== 'end' && !KINDS.has(type)) throw bad(`${path}:${n}: unknown record type ${JSON.stringify(type)}`);
-      yield { kind: type, data, where: `${path}:${n}` };
+      if (type !== 'header' && type !== 'end' && !KINDS.has(type)) throw bad(`${name}:${n}: unknown record type ${JSON.stringify(type)}`);
+      yield { kind: type, data, where: `${name}:${n}` };
     }
-    return;
+    const next = await lines.next();
+    line = next.done ? undefined : next.value;
+    n++;
   }
-  let document: any;
-  try {
-    document = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw bad(`${path} is neither a Lares JSON export nor JSON lines: ${(error as Error).message}`);
-  }
-  if (typeof document !== 'object' || document === null) throw bad(`${path} is not a Lares export (expected a JSON object)`);
-  const { counts, ...header } = document;
-  for (const section of EXPORT_SECTIONS) delete header[section.jsonKey];
-  yield { kind: 'header', data: header, where: `${path} (header)` };
-  for (const section of EXPORT_SECTIONS) {
-    const list = document[section.jsonKey] ?? [];
-    if (!Array.isArray(list)) throw bad(`${path}: "${section.jsonKey}" must be an array`);
-    for (let i = 0; i < list.length; i++) yield { kind: section.kind, data: list[i], where: `${path} ${section.jsonKey}[${i}]` };
-  }
-  if (counts !== undefined) yield { kind: 'end', data: { counts }, where: `${path} (counts)` };
 }
 
 export interface ImportOptions {

@@ -1,9 +1,9 @@
 // Approvals by reaction, against the real approval queue of `lares mcp` (SQLite on a temp file).
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { formatApprovalRequest } from '../../src/channels/discord/approval-bridge.ts';
+import { ApprovalBridge, formatApprovalRequest } from '../../src/channels/discord/approval-bridge.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeMessage } from '../fakes/discord.ts';
-import { MemoryMeta, ScriptedAgent, TestApprovals, cleanup, startLares } from './helpers.ts';
+import { LogCapture, MemoryMeta, ScriptedAgent, TestApprovals, cleanup, startLares } from './helpers.ts';
 
 async function setup(t: TestContext) {
   const defer = cleanup(t);
@@ -83,6 +83,29 @@ test('🔓 approves and always allows the exact shell command', async (t) => {
   assert.equal(after.alwaysAllowed, true);
 });
 
+test('🔓 is not offered for a shell command with shell syntax (the queue cannot allowlist it)', async (t) => {
+  const { fake, approvals } = await setup(t);
+  const record = approvals.queue.enqueue('run_shell_command', { command: 'make build && make install' }, 'uses shell syntax');
+  const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['✅', '❌']) && m; }, { what: 'the request' });
+  assert.equal(request.reactionsBy.has('🔓'), false);
+  assert.doesNotMatch(request.content, /always allow/);
+});
+
+test('a 🔓 the queue refuses is explained in the channel, and the request still waits for ✅ or ❌', async (t) => {
+  const { fake, owner, approvals } = await setup(t);
+  approvals.alwaysRefusal = '"always allow" is switched off on this server';
+  const record = approvals.queue.enqueue('run_shell_command', { command: 'git status' }, 'not on the allowlist');
+  const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['🔓']) && m; }, { what: 'the request' });
+  fake.react(owner, request.id, '🔓');
+  const note = await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === request.id), { what: 'the explanation' });
+  assert.match(note.content, /not recorded: "always allow" is switched off on this server/);
+  assert.match(note.content, /still waiting/);
+  assert.equal(approvals.queue.get(record.id).status, 'pending');
+  fake.react(owner, request.id, '✅');
+  await fake.waitFor(() => fake.message(request.id).content.includes('**Approved**'), { what: 'the request edited' });
+  assert.equal(approvals.executed.length, 1);
+});
+
 test('an approval decided elsewhere (CLI, REST) updates its Discord message', async (t) => {
   const { fake, approvals, agent } = await setup(t);
   const record = approvals.queue.enqueue('run_shell_command', { command: 'reboot' }, 'not on the allowlist');
@@ -127,6 +150,43 @@ test('a restart neither loses nor re-posts approvals, and reactions on requests 
   fake.react(owner, requestA.id, '✅');
   await fake.waitFor(() => approvals.queue.get(a.id).status === 'executed', { what: 'a executed' });
   assert.deepEqual(approvals.executed.map((e) => e.args.command), ['make deploy']);
+});
+
+test('an approval whose post failed (Discord briefly down) is posted by the next sync, and only once', async (t) => {
+  const approvals = new TestApprovals();
+  t.after(() => approvals.close());
+  const posts: string[] = [];
+  let discordDown = true;
+  const logs = new LogCapture();
+  const bridge = new ApprovalBridge({
+    approvals: approvals.client(),
+    outlet: {
+      post: async (content) => {
+        if (discordDown) throw new Error('503 Service Unavailable');
+        posts.push(content);
+        return [String(100000000000000000n + BigInt(posts.length))];
+      },
+      edit: async () => {},
+      react: async () => {},
+    },
+    store: new MemoryMeta(),
+    agent: new ScriptedAgent(),
+    ownerId: '200000000000000000',
+    logger: logs.logger,
+    postAgentReply: async () => {},
+  });
+  t.after(() => bridge.stop());
+  const record = approvals.queue.enqueue('run_shell_command', { command: 'git push' }, 'not on the allowlist');
+  await bridge.handleEvent({ type: 'approval_needed', data: { id: record.id } });
+  assert.equal(logs.has('approval_event_failed', { approvalId: record.id }), true);
+  assert.equal(posts.length, 0);
+  discordDown = false;
+  await bridge.sync();
+  assert.equal(posts.length, 1);
+  assert.match(posts[0], new RegExp(record.id));
+  await bridge.sync();
+  await bridge.handleEvent({ type: 'approval_needed', data: { id: record.id } });
+  assert.equal(posts.length, 1, 'never posted twice');
 });
 
 test('the request message always fits Discord, whatever the arguments', () => {

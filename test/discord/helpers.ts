@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { AgentBackend, TurnEvents, TurnInput, TurnResult } from '../../src/agent/types.ts';
 import { startDiscordChannel, type DiscordChannel, type DiscordStateStore } from '../../src/channels/discord/discord-channel.ts';
 import { createLogger, setLogger, type Logger } from '../../src/log.ts';
-import { ApprovalQueue } from '../../src/mcp-server/approvals.ts';
+import { ApprovalError, ApprovalQueue } from '../../src/mcp-server/approvals.ts';
 import { openMcpDatabase } from '../../src/mcp-server/db.ts';
 import { EventLog } from '../../src/mcp-server/events.ts';
 import type { LaresToolRuntime } from '../../src/mcp-server/runtime.ts';
@@ -123,8 +123,13 @@ export class TestApprovals {
       this.executed.push({ tool, args });
       return { text: `ran ${tool} ${JSON.stringify(args)}: total 0`, isError: false };
     },
-    allowAlways: () => () => undefined,
+    // like the real runtime when set: "always allow" refused (e.g. a command with shell syntax)
+    allowAlways: () => {
+      if (this.alwaysRefusal) throw new ApprovalError(400, this.alwaysRefusal);
+      return () => undefined;
+    },
   });
+  alwaysRefusal: string | undefined;
 
   /** The in-process ApprovalsClient of `lares run`, over this queue and event log. */
   client(): ApprovalsClient {

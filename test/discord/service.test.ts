@@ -45,6 +45,32 @@ test('messages sent while Lares was stopped are answered after start, in order; 
   assert.ok(second.logs.has('discord_caught_up', { messages: 2, channelId: fake.channelId }));
 });
 
+test('a busy channel: what strangers said moves the position on, so after a restart only what came since is fetched', async (t) => {
+  const defer = cleanup(t);
+  const fake = await startFakeDiscord();
+  defer(() => fake.close());
+  const owner = fake.user('robin');
+  const mallory = fake.user('mallory');
+  const store = new MemoryMeta();
+  const agent = new ScriptedAgent((input) => `re: ${String(input.content).replace(/^\[[^\]]+\] /, '')}`);
+  const first = await startLares({ fake, owner, agent, store });
+  defer(() => first.channel.close());
+  fake.userSays(fake.channelId, owner, 'hello');
+  await fake.waitFor(() => fake.botMessages().length === 1, { what: 'the first reply' });
+  // more chatter than one start fetches (20 pages of 100), while Lares listens and ignores it
+  let last = '';
+  for (let i = 0; i < 2050; i++) last = fake.userSays(fake.channelId, mallory, `chatter ${i}`).id;
+  await first.logs.waitFor('discord_ignored', { messageId: last }, 60_000);
+  await first.channel.close();
+  assert.equal(await store.getMeta(`discord.last_seen.${fake.channelId}`), last);
+
+  const missed = fake.userSays(fake.channelId, owner, 'anything new?');
+  const second = await startLares({ fake, owner, agent, store });
+  defer(() => second.channel.close());
+  const reply = await fake.waitFor(() => fake.botMessages().find((m) => m.content === 're: anything new?'), { what: 'the missed message answered' });
+  assert.equal(reply.message_reference?.message_id, missed.id);
+});
+
 test('a dropped gateway connection resumes and the message sent meanwhile is answered', async (t) => {
   const defer = cleanup(t);
   const fake = await startFakeDiscord();

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { openSqliteStore } from '../../src/memory/open-store.ts';
 import { openPostgresStore } from '../../src/memory/postgres/postgres-store.ts';
@@ -59,6 +61,34 @@ test('lares import fills an empty store and refuses a non-empty one with exit 1'
   const missing = await runLares(['import', join(dir, 'nope.jsonl')], { SQLITE_DB_PATH: join(dir, 'other.db') });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /there is no file/);
+});
+
+test('lares export | lares import - round-trips through a pipe, in both formats', async () => {
+  for (const format of ['jsonl', 'json']) {
+    const target = join(dir, `piped-${format}.db`);
+    const bin = fileURLToPath(new URL('../../bin/lares.js', import.meta.url));
+    const piped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn('sh', ['-c', `"$NODE" "$BIN" export --format ${format} | SQLITE_DB_PATH="$TARGET" "$NODE" "$BIN" import - --json`], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, LARES_ENV_FILE: '/nonexistent/lares.env', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', NODE: process.execPath, BIN: bin, TARGET: target, SQLITE_DB_PATH: source },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
+      child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(JSON.parse(piped.stdout).message, 6, format);
+    const again = await runLares(['export'], { SQLITE_DB_PATH: target });
+    const original = await runLares(['export'], { SQLITE_DB_PATH: source });
+    const body = (text: string) => text.trim().split('\n').filter((l) => JSON.parse(l).type !== 'header');
+    assert.deepEqual(body(again.stdout), body(original.stdout), `${format}: nothing lost through the pipe`);
+  }
+  const empty = await runLares(['import', '-'], { SQLITE_DB_PATH: join(dir, 'from-nothing.db') });
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /standard input is empty/);
 });
 
 test('lares db copy moves SQLite to PostgreSQL with progress on stderr, and refuses to copy twice', async () => {

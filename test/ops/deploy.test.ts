@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { test } from 'node:test';
 import { envSchema, loadConfig } from '../../src/config/config.ts';
+import { CLOSE_GRACE_MS } from '../../src/channels/discord/discord-channel.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -47,3 +48,9 @@ for (const [unit, command] of [['lares.service', 'run'], ['lares-mcp.service', '
     assert.equal(one('WantedBy'), 'multi-user.target');
   });
 }
+
+test('lares.service gives a SIGTERM time to finish the turn in progress before systemd kills it', () => {
+  const stop = /^TimeoutStopSec=(\d+)s?$/m.exec(read('deploy/systemd/lares.service'));
+  assert.ok(stop, 'TimeoutStopSec is set in seconds');
+  assert.ok(Number(stop[1]) * 1000 > CLOSE_GRACE_MS, `TimeoutStopSec=${stop[1]} must exceed the channel's close grace of ${CLOSE_GRACE_MS / 1000} s`);
+});

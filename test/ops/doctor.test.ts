@@ -1,7 +1,7 @@
 // lares doctor against real local services: the Lares MCP server, the Letta fake and the
 // Anthropic fake (driven by the real SDKs), temp data directories and damaged databases.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -55,7 +55,7 @@ function env(extra: Record<string, string | undefined> = {}): Record<string, str
     USE_DIRECT_LLM: 'true', SQLITE_DB_PATH: dbPath, ANTHROPIC_API_KEY: 'sk-ant-doctor', ANTHROPIC_BASE_URL: anthropic.url,
     MCP_URL: mcp.url, LARES_MCP_TOKEN: MCP_TOKEN,
     LETTA_BASE_URL: letta.url, LETTA_AGENT_ID: dataset.agent.id, LETTA_API_KEY: 'letta-pw',
-    DISCORD_BOT_TOKEN: DISCORD_TOKEN, DISCORD_CHANNEL_ID: '123456789012345678',
+    DISCORD_BOT_TOKEN: DISCORD_TOKEN, DISCORD_CHANNEL_ID: '123456789012345678', DISCORD_OWNER_ID: '223456789012345678',
     ...extra,
   };
 }
@@ -150,9 +150,23 @@ describe('lares doctor', () => {
     assert.equal(check(await doctor({ DISCORD_BOT_TOKEN: undefined, DISCORD_CHANNEL_ID: undefined }), 'discord').status, 'skip');
   });
 
+  test('Discord: a missing DISCORD_OWNER_ID fails (lares run refuses to start without it)', async () => {
+    const noOwner = await doctor({ DISCORD_OWNER_ID: undefined });
+    assert.equal(check(noOwner, 'discord_owner').status, 'fail');
+    assert.match(check(noOwner, 'discord_owner').fix!, /Copy User ID/);
+    assert.equal(noOwner.ok, false);
+    assert.equal(check(await doctor(), 'discord_owner').status, 'ok');
+  });
+
   test('data directory missing or a file; database damaged or from a newer Lares', async () => {
-    const missing = await doctor({ SQLITE_DB_PATH: join(dir, 'nowhere', 'lares.db') });
-    assert.match(check(missing, 'data_dir').message, /does not exist/);
+    // Lares creates a missing data directory on first start: fine when it can be created
+    const creatable = await doctor({ SQLITE_DB_PATH: join(dir, 'nowhere', 'deeper', 'lares.db') });
+    assert.equal(check(creatable, 'data_dir').status, 'ok');
+    assert.match(check(creatable, 'data_dir').message, /does not exist yet; Lares creates it on first start/);
+    assert.equal(existsSync(join(dir, 'nowhere')), false, 'doctor only reads');
+    const missing = await doctor({ SQLITE_DB_PATH: '/proc/lares-nowhere/data/lares.db' });
+    assert.equal(check(missing, 'data_dir').status, 'fail');
+    assert.match(check(missing, 'data_dir').message, /does not exist and cannot be created/);
     assert.match(check(missing, 'data_dir').fix!, /mkdir -p/);
     writeFileSync(join(dir, 'plainfile'), 'x');
     assert.match(check(await doctor({ SQLITE_DB_PATH: join(dir, 'plainfile', 'lares.db') }), 'data_dir').message, /not a directory/);

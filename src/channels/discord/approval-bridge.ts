@@ -12,6 +12,7 @@ import type { MemoryStore } from '../../memory/store.ts';
 import type { ApprovalsClient } from '../../tools/approvals-client.ts';
 import { DISCORD_MESSAGE_LIMIT } from './split-message.ts';
 import { approvalOutcomeRef, outcomeForConversation } from '../../agent/approval-outcome.ts';
+import { parseCommand } from '../../mcp-server/shell.ts';
 
 export type ApprovalState = 'pending' | 'approved' | 'executed' | 'failed' | 'denied' | 'expired';
 
@@ -43,13 +44,19 @@ export type MetaStore = Pick<MemoryStore, 'getMeta' | 'setMeta'>;
 export const APPROVE_EMOJI = '✅';
 export const DENY_EMOJI = '❌';
 export const ALWAYS_EMOJI = '🔓';
-/** tools for which "always allow this exact call" exists */
-const ALWAYS_ALLOWABLE = new Set(['run_shell_command']);
+/**
+ * Whether "always allow this exact command" can be offered: only for a shell command that is
+ * plain argv (the queue refuses to allowlist anything a shell would interpret, such as `&&`).
+ */
+export function canAlwaysAllow(view: Pick<ApprovalView, 'tool' | 'args'>): boolean {
+  if (view.tool !== 'run_shell_command') return false;
+  try { return parseCommand(String(view.args?.command ?? '')).shellSyntax.length === 0; } catch { return false; }
+}
 
 const OPEN_KEY = 'discord.approvals.open';
 const metaKey = (id: string) => `discord.approval.${id}`;
 
-interface PostedApproval { messageId: string; tool: string; content: string; state: 'posted' | 'resolved' }
+interface PostedApproval { messageId: string; tool: string; content: string; state: 'posted' | 'resolved'; always?: boolean }
 
 export interface ApprovalBridgeOptions {
   approvals: ApprovalsClient;
@@ -77,6 +84,16 @@ export class ApprovalBridge {
 
   /** Posts what is pending (once) and catches up on decisions made while Lares was away. */
   async start(): Promise<void> {
+    await this.sync();
+  }
+
+  /**
+   * Brings Discord in line with the queue: posts pending approvals not posted yet and finishes
+   * requests decided meanwhile. Idempotent; the channel runs it periodically and after a
+   * reconnect, so a request whose post failed (Discord briefly down) is still shown.
+   */
+  async sync(): Promise<void> {
+    if (this.#stopped) return;
     const open = await this.#openIds();
     for (const id of open) {
       const posted = await this.#posted(id);
@@ -108,13 +125,14 @@ export class ApprovalBridge {
       if (existing) { this.#byMessage.set(existing.messageId, view.id); return; }
       if (view.status !== 'pending') return;
       const content = formatApprovalRequest(view);
+      const always = canAlwaysAllow(view);
       const [messageId] = await this.#o.outlet.post(content);
       // remembered before the reactions, so a crash in between never posts it again
-      await this.#save(view.id, { messageId, tool: view.tool, content, state: 'posted' });
+      await this.#save(view.id, { messageId, tool: view.tool, content, state: 'posted', always });
       await this.#setOpen(view.id, true);
       this.#byMessage.set(messageId, view.id);
       this.#o.logger.info({ event: 'approval_posted', approvalId: view.id, tool: view.tool, messageId }, 'approval request posted in Discord');
-      const emojis = [APPROVE_EMOJI, DENY_EMOJI, ...(ALWAYS_ALLOWABLE.has(view.tool) ? [ALWAYS_EMOJI] : [])];
+      const emojis = [APPROVE_EMOJI, DENY_EMOJI, ...(always ? [ALWAYS_EMOJI] : [])];
       for (const emoji of emojis) {
         try { await this.#o.outlet.react(messageId, emoji); } catch (error) {
           this.#o.logger.warn({ event: 'approval_react_failed', approvalId: view.id, err: errorMessage(error) }, 'could not add a reaction to the approval message');
@@ -143,8 +161,9 @@ export class ApprovalBridge {
         this.#o.logger.info({ event: 'approval_reaction_late', approvalId: id, emoji }, 'approval already decided; reaction ignored');
         return;
       }
-      if (emoji === ALWAYS_EMOJI && !ALWAYS_ALLOWABLE.has(posted.tool)) {
-        this.#o.logger.info({ event: 'approval_reaction_ignored', approvalId: id, emoji }, '"always allow" exists only for shell commands');
+      // requests posted by an older Lares have no `always`: the tool decides as it did then
+      if (emoji === ALWAYS_EMOJI && !(posted.always ?? posted.tool === 'run_shell_command')) {
+        this.#o.logger.info({ event: 'approval_reaction_ignored', approvalId: id, emoji }, '"always allow" is not offered for this request');
         return;
       }
       let view: ApprovalView;
@@ -157,7 +176,16 @@ export class ApprovalBridge {
         // most often a 409: decided elsewhere first, or expired; show what it is now
         this.#o.logger.warn({ event: 'approval_decision_failed', approvalId: id, err: errorMessage(error) }, 'the approval queue refused the decision');
         try { view = await this.#o.approvals.get(id); } catch { return; }
-        if (view.status === 'pending' || view.status === 'approved') return;
+        if (view.status === 'approved') return;
+        if (view.status === 'pending') {
+          // still waiting: tell the owner why the reaction did nothing, or it looks ignored
+          try {
+            await this.#o.outlet.post(`⚠️ That decision was not recorded: ${truncate(errorMessage(error), 500)}\nThe request is still waiting: react ${APPROVE_EMOJI} to approve or ${DENY_EMOJI} to deny.`, { replyTo: posted.messageId });
+          } catch (postError) {
+            this.#o.logger.warn({ event: 'approval_outcome_post_failed', approvalId: id, err: errorMessage(postError) }, 'could not explain the refused decision');
+          }
+          return;
+        }
       }
       await this.#finish(view);
     });
@@ -254,7 +282,7 @@ export class ApprovalBridge {
 
 /** The request as posted: fits one Discord message whatever the arguments. */
 export function formatApprovalRequest(view: ApprovalView, limit = DISCORD_MESSAGE_LIMIT): string {
-  const always = ALWAYS_ALLOWABLE.has(view.tool) ? `, ${ALWAYS_EMOJI} to always allow this exact command` : '';
+  const always = canAlwaysAllow(view) ? `, ${ALWAYS_EMOJI} to always allow this exact command` : '';
   const head = `🔐 **Approval needed** · \`${view.id}\`\nTool: \`${view.tool}\``;
   const why = view.reason ? `\nWhy: ${truncate(view.reason, 300)}` : '';
   const footer = `\nReact ${APPROVE_EMOJI} to approve, ${DENY_EMOJI} to deny${always}.`;

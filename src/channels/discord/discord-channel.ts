@@ -66,6 +66,10 @@ const TEXT_EXTENSIONS = /\.(txt|md|markdown|json|csv|tsv|log|ya?ml|toml|ini|xml|
 const TYPING_REFRESH_MS = 8000;
 const MAX_REMEMBERED_IDS = 5000;
 const CATCH_UP_PAGES = 20;
+/** how long close() (SIGTERM) waits for the turns in progress; lares.service's TimeoutStopSec must exceed it */
+export const CLOSE_GRACE_MS = 120_000;
+/** how often pending approvals are re-checked against Discord (a post may have failed) */
+const APPROVAL_SYNC_MS = 60_000;
 
 const lastSeenKey = (channelId: string) => `discord.last_seen.${channelId}`;
 const DM_CHANNEL_KEY = 'discord.owner_dm_channel';
@@ -113,6 +117,7 @@ class DiscordChannelImpl implements DiscordChannel {
   #eventCursor = 0;
   #firstRunSince: string | undefined;
   #dmChannelId: string | undefined;
+  #approvalSync: NodeJS.Timeout | undefined;
 
   constructor(options: DiscordChannelOptions, token: string, channelId: string, ownerId: string) {
     this.#o = options;
@@ -142,7 +147,7 @@ class DiscordChannelImpl implements DiscordChannel {
     client.on(Events.MessageReactionAdd, (reaction, user) => { void this.#onReaction(reaction, user); });
     client.on(Events.ShardReady, () => {
       // a new session (not a resume) may have missed messages: fetch what came after the last one
-      if (this.#readyOnce) this.#queueCatchUp('reconnected');
+      if (this.#readyOnce) { this.#queueCatchUp('reconnected'); this.#syncApprovals(); }
     });
     client.on(Events.ShardDisconnect, (event) => this.#log.warn({ event: 'discord_disconnected', code: event.code }, 'Discord gateway closed and will not reconnect'));
     client.on(Events.ShardReconnecting, () => this.#log.info({ event: 'discord_reconnecting' }, 'reconnecting to the Discord gateway'));
@@ -217,6 +222,8 @@ class DiscordChannelImpl implements DiscordChannel {
       } catch (error) {
         this.#log.error({ event: 'approval_bridge_start_failed', err: errorMessage(error) }, 'could not read pending approvals; new ones will still be posted');
       }
+      this.#approvalSync = setInterval(() => this.#syncApprovals(), APPROVAL_SYNC_MS);
+      this.#approvalSync.unref();
     }
     await this.#intake;
   }
@@ -234,13 +241,15 @@ class DiscordChannelImpl implements DiscordChannel {
     this.#accepting = false;
     this.#closed = true;
     this.#subscription?.close();
+    clearInterval(this.#approvalSync);
     await this.perch?.stop();
     await this.approvalBridge?.stop();
     await this.jobs?.stop();
-    const grace = this.#o.closeGraceMs ?? 120_000;
+    const grace = this.#o.closeGraceMs ?? CLOSE_GRACE_MS;
     let timer: NodeJS.Timeout | undefined;
     const waited = await Promise.race([
-      Promise.allSettled([this.#intake, ...this.#inflight]).then(() => true),
+      // the intake first: its last steps may still add work to #inflight
+      Promise.allSettled([this.#intake]).then(() => Promise.allSettled([...this.#inflight])).then(() => true),
       new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), grace); }),
     ]);
     clearTimeout(timer);
@@ -249,6 +258,14 @@ class DiscordChannelImpl implements DiscordChannel {
     this.tools.attach(undefined);
     await this.client.destroy();
     this.#log.info({ event: 'discord_closed' }, 'Discord channel closed');
+  }
+
+  /** Re-checks pending approvals against what was posted (see ApprovalBridge.sync). */
+  #syncApprovals(): void {
+    if (this.#closed || !this.approvalBridge) return;
+    void this.#track(this.approvalBridge.sync()).catch((error: unknown) => {
+      this.#log.warn({ event: 'approval_sync_failed', err: errorMessage(error) }, 'could not re-check pending approvals; trying again later');
+    });
   }
 
   /** approval_needed / approval_result → the bridge; job_due → a job turn. The cursor moves once handled. */
@@ -268,7 +285,7 @@ class DiscordChannelImpl implements DiscordChannel {
 
   #onMessage(message: Message): void {
     if (!this.#accepting) return;
-    if (!this.#accepts(message)) return;
+    if (!this.#accepts(message)) { this.#passOver(message); return; }
     this.#intake = this.#intake.then(() => this.#handle(message)).catch((error: unknown) => {
       this.#log.error({ event: 'discord_message_failed', messageId: message.id, err: errorMessage(error) }, 'could not hand a Discord message to the agent');
     });
@@ -416,7 +433,8 @@ class DiscordChannelImpl implements DiscordChannel {
         const batch = await channel.messages.fetch({ after, limit: 100 });
         const ordered = [...batch.values()].sort((a, b) => compareIds(a.id, b.id));
         for (const message of ordered) {
-          if (this.#accepts(message) && !this.#handled.has(message.id)) { found++; await this.#handle(message); }
+          if (!this.#accepts(message)) { this.#passOver(message); continue; }
+          if (!this.#handled.has(message.id)) { found++; await this.#handle(message); }
         }
         if (ordered.length > 0) after = ordered[ordered.length - 1].id;
         if (batch.size < 100) break;
@@ -424,6 +442,22 @@ class DiscordChannelImpl implements DiscordChannel {
       }
       if (found > 0) this.#log.info({ event: 'discord_caught_up', channelId, messages: found, why }, 'answering messages that arrived while Lares was away');
     }
+  }
+
+  /**
+   * An ignored message (a stranger's, a bot's, Lares's own) in a channel Lares catches up on
+   * moves the stored position past it too, or a busy channel would be fetched again from the
+   * owner's last message on every start (and past CATCH_UP_PAGES, newer messages be skipped).
+   * Queued on the intake and after the turns already handed to the agent, so the position never
+   * passes a message whose answer is still pending.
+   */
+  #passOver(message: Message): void {
+    const isDm = message.channel.type === ChannelType.DM;
+    if (message.channelId !== this.#channelId && !(isDm && message.channelId === this.#dmChannelId)) return;
+    this.#intake = this.#intake.then(() => {
+      const earlier = Promise.allSettled([...this.#inflight]);
+      void this.#track(earlier.then(() => this.#markSeen(message.channelId, message.id)));
+    });
   }
 
   async #markSeen(channelId: string, messageId: string): Promise<void> {
