@@ -25,7 +25,7 @@ export function requireDiscordConfig(config: Config): void {
 
 export function registerRunCommand(program: Command): void {
   program.command('run')
-    .description('Run Lares as a service: the Discord channel, approvals by the owner\'s reaction, perch time, scheduled jobs, and GET /health on 127.0.0.1:LARES_HTTP_PORT. Stops cleanly on SIGTERM (finishes the current turn).')
+    .description('Run Lares as a service: the Discord channel, approvals by the owner\'s reaction, perch time, scheduled jobs, and GET /health on 127.0.0.1:LARES_HTTP_PORT. Stops cleanly on SIGTERM (finishes the current turn); SIGUSR2 runs a perch tick now.')
     .addHelpText('after', '\nNeeds DISCORD_BOT_TOKEN, DISCORD_CHANNEL_ID and DISCORD_OWNER_ID; see README. Under systemd: deploy/systemd/lares.service.')
     .action(action(async () => {
       const config = loadCommandConfig();
@@ -46,10 +46,15 @@ export function registerRunCommand(program: Command): void {
           feedApprovalOutcomes: runtime.mode === 'direct',
         });
         log().info({ event: 'started', mode: config.mode, health: health.url }, `Lares is running (${config.mode} mode); health at ${health.url}`);
+        // `kill -USR2 <pid>` (or `systemctl kill -s USR2 lares`): a perch tick now, through the same queue
+        const perchNow = () => { log().info({ event: 'perch_requested' }, 'perch tick requested by SIGUSR2'); void connected.perch.tick(); };
+        const connected = channel;
+        process.on('SIGUSR2', perchNow);
         await new Promise<void>((resolve) => {
           process.once('SIGTERM', () => resolve());
           process.once('SIGINT', () => resolve());
         });
+        process.off('SIGUSR2', perchNow);
         log().info({ event: 'stopping' }, 'stopping: finishing the turn in progress');
       } finally {
         await channel?.close();

@@ -21,6 +21,7 @@ test('lares run: answers the owner, asks before a risky tool, runs it once on th
 
   anthropic.setResponder((request) => {
     const text = JSON.stringify(request.body.messages.at(-1).content);
+    if (text.includes('[perch time')) return { text: '(silent)' };
     if (text.includes('[approval result]')) return { text: 'The owner approved it and the file now exists.' };
     if (text.includes('make the file')) return { text: 'I will ask first.', toolUses: [{ name: 'run_shell_command', input: { command: `touch ${marker} && echo done` } }] };
     if (text.includes('tool_result')) return { text: 'It is waiting for your approval.' };
@@ -65,6 +66,15 @@ test('lares run: answers the owner, asks before a risky tool, runs it once on th
   assert.equal(existsSync(marker), true, 'the approved command ran');
   assert.equal(anthropic.requests.filter((r) => JSON.stringify(r.body.messages.at(-1).content).includes('[approval result]')).length, 1, 'the outcome reached the conversation once');
   assert.equal(discord.botMessages().some((m) => m.content.includes('stranger')), false);
+
+  // SIGUSR2: a perch tick now; the model chooses silence, so nothing is posted
+  const posted = discord.botMessages().length;
+  child.kill('SIGUSR2');
+  while (!anthropic.requests.some((r) => JSON.stringify(r.body.messages.at(-1).content).includes('[perch time'))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  while (!stderr.includes('"event":"perch_silent"')) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(discord.botMessages().length, posted, 'a silent perch tick posts nothing');
 
   child.kill('SIGTERM');
   assert.equal(await exited, 0, stderr.slice(-3000));
