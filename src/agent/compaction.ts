@@ -60,6 +60,11 @@ export class Compactor {
     this.calibration = calibration;
   }
 
+  /** A summary may take a tenth of the context (256 to 2,048 tokens), so it never crowds out the history. */
+  get summaryMaxTokens(): number {
+    return Math.min(2048, Math.max(256, Math.floor(this.settings.contextLimit * 0.1)));
+  }
+
   get thresholdTokens(): number {
     return Math.floor(this.settings.contextLimit * this.settings.threshold);
   }
@@ -135,11 +140,11 @@ export class Compactor {
     const prompt = [
       previous ? `<previous_summary>\n${previous}\n</previous_summary>` : '<previous_summary>(none yet)</previous_summary>',
       `<transcript messages="${messages[0].id}-${messages[messages.length - 1].id}">\n${transcript}\n</transcript>`,
-      'Write the updated summary now.',
+      `Write the updated summary now, in at most about ${Math.floor(this.summaryMaxTokens * 0.7)} words.`,
     ].join('\n\n');
     const response = await this.provider.createMessage({
       model: this.settings.model,
-      maxTokens: 2048,
+      maxTokens: this.summaryMaxTokens,
       system: [{ type: 'text', text: SUMMARY_SYSTEM }],
       tools: [],
       messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],

@@ -69,7 +69,8 @@ export async function createChannelRuntime(config: Config, options: ChannelRunti
 }
 
 /** /memory, /approvals, /approve ID [always], /deny ID [reason] for the terminal. */
-export function approvalCommands(approvals: ApprovalsClient, store: MemoryStore): TerminalCommands {
+export function approvalCommands(approvals: ApprovalsClient, store: MemoryStore, options: { showResult?: boolean } = {}): TerminalCommands {
+  const showResult = options.showResult ?? true;
   return {
     help: [
       '/memory [label]      show memory blocks',
@@ -91,7 +92,7 @@ export function approvalCommands(approvals: ApprovalsClient, store: MemoryStore)
         case 'approve': {
           if (!args[0]) return 'Usage: /approve ID [always]';
           const record = await approvals.approve(args[0], { always: args[1] === 'always' });
-          return `Approved ${record.id} (${record.tool}): ${record.status}${record.result ? `\n${record.result.text.slice(0, 2000)}` : ''}`;
+          return `Approved ${record.id} (${record.tool}): ${record.status}${showResult && record.result ? `\n${record.result.text.slice(0, 2000)}` : ''}`;
         }
         case 'deny': {
           if (!args[0]) return 'Usage: /deny ID [reason]';

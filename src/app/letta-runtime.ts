@@ -4,6 +4,8 @@
 import type { Config } from '../config/config.ts';
 import { LettaApprovals } from '../letta/letta-approvals.ts';
 import { lettaBackendFromConfig } from '../letta/letta-backend.ts';
+import { errorMessage } from '../errors.ts';
+import { log } from '../log.ts';
 import { openStore } from '../memory/open-store.ts';
 import type { ChannelRuntime, ChannelRuntimeOptions } from './channel-runtime.ts';
 import { approvalCommands } from './channel-runtime.ts';
@@ -13,12 +15,15 @@ export async function createLettaRuntime(config: Config, _options: ChannelRuntim
   const backend = lettaBackendFromConfig(config, { onApprovalRequest: approvals.onApprovalRequest });
   approvals.attach(backend);
   const store = await openStore(config);
+  // an approval Letta still waits on from before this start is shown to the owner at once
+  await backend.recoverPendingApprovals().catch((error) => log().warn({ event: 'letta_unreachable', err: errorMessage(error) }, `cannot reach the Letta agent yet: ${errorMessage(error)}`));
   return {
     mode: 'letta',
     agent: backend,
     store,
     approvals,
-    terminalCommands: approvalCommands(approvals, store),
+    // Letta's continuation after a decision is shown once, as the reply (not also as the result)
+    terminalCommands: approvalCommands(approvals, store, { showResult: false }),
     banner: [`Lares (Letta mode: agent ${config.letta.agentId} at ${config.letta.baseUrl}). Set USE_DIRECT_LLM=true for direct mode.`],
     // Letta continues its own turn after a decision: that continuation is the reply
     feedApprovalOutcomes(onReply) {

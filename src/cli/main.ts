@@ -4,6 +4,12 @@ import { registerCommands } from './commands.ts';
 import { exitWithError } from './run.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
+// `lares search x | head`: a closed pipe ends the command quietly instead of crashing on EPIPE
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const program = new Command('lares')
   .description('Lares: a self-hosted, stateful personal AI agent.')
   .version(pkg.version)

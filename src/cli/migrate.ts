@@ -1,5 +1,7 @@
 // lares migrate: copies a Letta agent (system prompt, memory blocks, the whole message history,
 // archival passages) into Lares's memory store. Read-only against Letta; safe to run again.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { LaresError } from '../errors.ts';
@@ -40,6 +42,7 @@ export function registerMigrateCommand(program: Command): void {
       const source = makeSource(config, flags.fromFile);
 
       if (flags.verify) {
+        requireExistingDatabase(config, 'lares migrate --verify');
         const store = await openStore(config);
         try {
           const report = await verifyMigration(store, source, { messages, pageSize });
@@ -51,19 +54,37 @@ export function registerMigrateCommand(program: Command): void {
 
       let store: Awaited<ReturnType<typeof openStore>> | undefined;
       const progress = progressPrinter();
+      // Ctrl-C: every finished page is already committed (node:sqlite is synchronous, so this
+      // handler never runs inside a transaction); say so and how to go on, instead of dying silently
+      const added = { messages: 0 };
+      const onInterrupt = (signal: NodeJS.Signals) => {
+        progress.done();
+        process.stderr.write(`lares migrate: interrupted (${signal}). ${flags.dryRun ? 'Nothing was written.' : `What was read so far is saved (${fmt(added.messages)} messages added in this run); run lares migrate again to resume without duplicates.`}\n`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', onInterrupt);
+      process.once('SIGTERM', onInterrupt);
       try {
         const report = await runMigration({
           source, messages, pageSize, dryRun: flags.dryRun ?? false, overwriteBlocks: flags.overwriteBlocks ?? false,
           openStore: async () => (store = await openStore(config)),
-          onProgress: progress.update,
+          onProgress: (p) => { if (p.phase === 'messages') added.messages = p.added; progress.update(p); },
         });
         progress.done();
         if (flags.json) printJson(report); else process.stdout.write(formatReport(report, config));
       } finally {
+        process.off('SIGINT', onInterrupt);
+        process.off('SIGTERM', onInterrupt);
         progress.done();
         await store?.close();
       }
     }));
+}
+
+/** Commands that read a migrated database must not create an empty one at a mistyped path. */
+export function requireExistingDatabase(config: Pick<Config, 'memoryProvider' | 'sqlitePath'>, command: string): void {
+  if (config.memoryProvider !== 'sqlite' || config.sqlitePath === ':memory:' || existsSync(config.sqlitePath)) return;
+  throw new LaresError('USAGE', `${command}: there is no Lares database at ${resolve(config.sqlitePath)}. Run lares migrate first, or set SQLITE_DB_PATH to the database it wrote.`);
 }
 
 function makeSource(config: Config, fromFile: string | undefined): MigrationSource {
@@ -107,7 +128,8 @@ function list(record: Record<string, number>): string {
 export function formatReport(r: MigrationReport, config: Pick<Config, 'memoryProvider' | 'sqlitePath'>): string {
   const out: string[] = [];
   const target = config.memoryProvider === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : config.sqlitePath;
-  out.push(r.dryRun ? `Dry run: nothing was written. From ${r.source}:` : `Migrated ${r.source} (${r.agent.name ?? r.agent.id}) into ${target} in ${(r.durationMs / 1000).toFixed(1)}s`);
+  const from = `${r.source} (${r.agent.name ?? r.agent.id})`;
+  out.push(r.dryRun ? `Dry run: nothing was written. From ${from}:` : `Migrated ${from} into ${target} in ${(r.durationMs / 1000).toFixed(1)}s`);
   out.push(`Base instructions: ${fmt(r.baseInstructions.chars)} characters (${r.baseInstructions.action}; the rendered memory section removed)`);
   out.push(`Memory blocks (${r.blocks.length}):`);
   const width = Math.max(5, ...r.blocks.map((b) => b.label.length));

@@ -7,6 +7,7 @@ import { LettaApi } from '../letta/client.ts';
 import { syncBlocksToLetta } from '../letta/sync-blocks.ts';
 import { openStore } from '../memory/open-store.ts';
 import { loadCommandConfig } from './context-helpers.ts';
+import { requireExistingDatabase } from './migrate.ts';
 import { action, printJson } from './run.ts';
 
 const STEPS = [
@@ -23,8 +24,9 @@ export function registerRollbackCommand(program: Command): void {
     .description('Explain the rollback to Letta mode (USE_DIRECT_LLM=false); with --sync-blocks, push the current memory block values to the Letta agent.')
     .option('--sync-blocks', 'write Lares\'s memory block values to the Letta agent (LETTA_BASE_URL, LETTA_AGENT_ID, LETTA_API_KEY)')
     .option('--dry-run', 'with --sync-blocks: show which blocks would change, write nothing')
+    .option('--force', 'with --sync-blocks: also push blocks not changed in Lares since the migration (and Lares defaults)')
     .option('--json', 'print the result as JSON')
-    .action(action(async (flags: { syncBlocks?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(action(async (flags: { syncBlocks?: boolean; dryRun?: boolean; force?: boolean; json?: boolean }) => {
       if (!flags.syncBlocks) {
         if (flags.json) printJson({ steps: STEPS }); else process.stdout.write(`${STEPS.join('\n')}\n`);
         return;
@@ -37,10 +39,11 @@ export function registerRollbackCommand(program: Command): void {
         baseUrl: config.letta.baseUrl, agentId: config.letta.agentId, apiKey: config.letta.apiKey,
         passwordHeader: !config.env.LETTA_API_KEY && Boolean(config.env.LETTA_SERVER_PASSWORD),
       });
+      requireExistingDatabase(config, 'lares rollback --sync-blocks');
       await api.retrieveAgent(); // a wrong key or agent id fails here, before anything else
       const store = await openStore(config);
       try {
-        const results = await syncBlocksToLetta(store, api, { dryRun: flags.dryRun });
+        const results = await syncBlocksToLetta(store, api, { dryRun: flags.dryRun, force: flags.force });
         if (flags.json) printJson({ agentId: config.letta.agentId, dryRun: flags.dryRun ?? false, blocks: results });
         else {
           process.stdout.write(`${flags.dryRun ? 'Dry run: nothing written. ' : ''}Memory blocks → Letta agent ${config.letta.agentId}:\n`);

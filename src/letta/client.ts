@@ -32,7 +32,7 @@ export class LettaApi {
     const headers: Record<string, string> = {};
     if (connection.apiKey && connection.passwordHeader) headers['X-BARE-PASSWORD'] = `password ${connection.apiKey}`;
     this.client = new Letta({
-      baseURL: connection.baseUrl,
+      baseURL: apiRoot(connection.baseUrl),
       // null, not undefined: undefined would make the client read LETTA_API_KEY itself
       apiKey: connection.apiKey ?? null,
       maxRetries: connection.maxRetries ?? 4,
@@ -85,6 +85,15 @@ export class LettaApi {
     }
   }
 
+  /**
+   * The newest `limit` stored rows' items (read-only). Their order differs between the
+   * open-source server and Letta Cloud, so callers must not rely on it.
+   */
+  async recentMessages(limit = 20): Promise<LettaMessage[]> {
+    return this.call('reading the newest messages', async () =>
+      (await this.client.agents.messages.list(this.agentId, { order: 'desc', limit, use_assistant_message: false }, { maxRetries: 0 })).getPaginatedItems() as unknown as LettaMessage[]);
+  }
+
   /** Every archival passage, one page at a time, oldest first (embeddings are not kept). */
   async *passagePages(options: { pageSize?: number } = {}): AsyncGenerator<LettaPassage[]> {
     let after: string | undefined;
@@ -124,24 +133,41 @@ export class LettaApi {
   }
 }
 
+/** The client adds /v1 itself: a base URL copied with /v1 (or a trailing slash) still works. */
+export function apiRoot(baseUrl: string): string {
+  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
 /** A Letta failure as a message that says what to fix. */
-export function describeLettaError(error: unknown, what: string, connection: Pick<LettaConnection, 'baseUrl' | 'agentId'>): LaresError {
+export function describeLettaError(error: unknown, what: string, connection: Pick<LettaConnection, 'baseUrl' | 'agentId' | 'apiKey'>): LaresError {
   if (error instanceof LaresError) return error;
   if (error instanceof APIConnectionError) {
     return new LaresError('LETTA_ERROR', `cannot reach the Letta server at ${connection.baseUrl} while ${what} (${error.message}). Is it running? Check LETTA_BASE_URL.`, { cause: error });
   }
   if (error instanceof APIError) {
     const detail = detailOf(error.error);
+    // a wrong key or agent id is a configuration problem (exit 2), not a passing failure
     if (error.status === 401 || error.status === 403) {
-      return new LaresError('LETTA_ERROR', `the Letta API key is wrong (LETTA_API_KEY): ${connection.baseUrl} answered ${error.status} ${detail || 'Unauthorized'} while ${what}. Set LETTA_API_KEY (or LETTA_SERVER_PASSWORD) to the server's password.`, { cause: error });
+      if (!connection.apiKey) {
+        return new LaresError('LETTA_ERROR', `the Letta server at ${connection.baseUrl} wants a password (it answered ${error.status} ${detail || 'Unauthorized'} while ${what}) and no key is set. Set LETTA_API_KEY (or LETTA_SERVER_PASSWORD) to the server's password.`, { cause: error, exitCode: 2 });
+      }
+      return new LaresError('LETTA_ERROR', `the Letta API key is wrong (LETTA_API_KEY): ${connection.baseUrl} answered ${error.status} ${detail || 'Unauthorized'} while ${what}. Set LETTA_API_KEY (or LETTA_SERVER_PASSWORD) to the server's password.`, { cause: error, exitCode: 2 });
     }
     if (error.status === 404) {
-      if (/agent/i.test(detail) || what === 'fetching the agent') {
-        return new LaresError('LETTA_ERROR', `the Letta server at ${connection.baseUrl} has no agent with id ${connection.agentId} (${detail || 'Not Found'}). Check LETTA_AGENT_ID.`, { cause: error });
+      // Letta says "Agent not found" / "Agent with ID … not found"; a bare "Not Found" is a route
+      // that does not exist: not a Letta server, or a base URL with an extra path
+      if (/agent/i.test(detail)) {
+        return new LaresError('LETTA_ERROR', `the Letta server at ${connection.baseUrl} has no agent with id ${connection.agentId} (${detail}). Check LETTA_AGENT_ID.`, { cause: error, exitCode: 2 });
+      }
+      if (what === 'fetching the agent') {
+        return new LaresError('LETTA_ERROR', `${connection.baseUrl} has no Letta API (GET /v1/agents/${connection.agentId} answered 404 ${detail || 'Not Found'}). Check LETTA_BASE_URL: it is the Letta server's root, e.g. http://localhost:8283.`, { cause: error, exitCode: 2 });
       }
       return new LaresError('LETTA_ERROR', `Letta answered 404 while ${what}: ${detail || 'Not Found'}.`, { cause: error });
     }
     if (error.status === 409) return new LaresError('LETTA_ERROR', `Letta refused while ${what} (409 conflict): ${detail}.`, { cause: error });
+    if (error.status === 422 && /['"]agent_id['"]/.test(detail)) {
+      return new LaresError('LETTA_ERROR', `LETTA_AGENT_ID=${connection.agentId} is not a Letta agent id: ids look like agent-123e4567-e89b-42d3-8456-426614174000 (copy it from the Letta ADE or GET ${apiRoot(connection.baseUrl)}/v1/agents/).`, { cause: error, exitCode: 2 });
+    }
     if (error.status === 422) return new LaresError('LETTA_ERROR', `Letta rejected the request while ${what} (422): ${detail}. This Letta server may be older or newer than Lares expects.`, { cause: error });
     return new LaresError('LETTA_ERROR', `the Letta server failed while ${what} (${error.status ?? 'no status'}${detail ? `: ${detail}` : ''}), after retrying. Try again later.`, { cause: error });
   }

@@ -285,7 +285,9 @@ export class LettaHistoryConverter {
       this.stats.toolResults++;
       return;
     }
-    if (this.sendMessageCalls.has(r.tool_call_id)) { this.skip('send_message return (the message itself is kept as assistant text)'); return; }
+    // by name too: a server that ignores use_assistant_message=false (deprecated) sends the call as
+    // assistant_message, whose return can land on the next page without its call id
+    if (this.sendMessageCalls.has(r.tool_call_id) || item.name === SEND_MESSAGE_TOOL) { this.skip('send_message return (the message itself is kept as assistant text)'); return; }
     // a return whose call is not in the history (or already answered): kept as an event, never as an orphan tool_result
     const text = typeof r.tool_return === 'string' ? r.tool_return : resultText(r.tool_return);
     this.emit(this.message('system', [{ type: 'text', text: `[tool result without a recorded call: ${item.name ?? r.tool_call_id}] ${text}` }], ref, item.date, {
@@ -362,7 +364,10 @@ export class LettaHistoryConverter {
   private onUser(item: LettaMessage, ref: string): void {
     const content = item.content;
     if (Array.isArray(content)) {
-      const blocks = content.map(partToBlock).filter((b): b is TextBlock | ImageBlock => b !== undefined);
+      // Letta wraps every text part of a multi-part message ({"type":"user_message",…}) and
+      // returns the list as stored (it unwraps only a lone text part)
+      const blocks = content.map((p) => partToBlock(p.type === 'text' && typeof p.text === 'string' ? { ...p, text: unwrapUserText(p.text) } : p))
+        .filter((b): b is TextBlock | ImageBlock => b !== undefined);
       if (blocks.length === 0) { this.skip('empty user message'); return; }
       this.emit(this.message('user', blocks, ref, item.date, lettaMeta(item)));
       return;
@@ -462,11 +467,25 @@ function parsePacked(text: string): Record<string, unknown> | undefined {
   } catch { return undefined; }
 }
 
+/** The text of a {"type":"user_message","message":…} wrapper, or the text itself. */
+function unwrapUserText(text: string): string {
+  const packed = parsePacked(text);
+  return packed?.type === 'user_message' && typeof packed.message === 'string' ? packed.message : text;
+}
+
+const API_IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+
 function partToBlock(part: LettaContentPart): TextBlock | ImageBlock | undefined {
   if (part.type === 'text') return part.text && part.text.trim() !== '' ? { type: 'text', text: part.text } : undefined;
   if (part.type === 'image' && part.source) {
     const s = part.source;
-    if ((s.type === 'base64' || s.type === 'letta') && s.data && s.media_type) return { type: 'image', source: { type: 'base64', media_type: s.media_type, data: s.data } };
+    if ((s.type === 'base64' || s.type === 'letta') && s.data) {
+      // Letta stores any media type; the Anthropic API refuses all but four, and one refused
+      // image in the history would fail every later request
+      const mediaType = s.media_type === 'image/jpg' ? 'image/jpeg' : s.media_type;
+      if (mediaType && API_IMAGE_TYPES.has(mediaType)) return { type: 'image', source: { type: 'base64', media_type: mediaType, data: s.data } };
+      return { type: 'text', text: s.media_type ? `[image not kept: ${s.media_type} is not a format the model accepts (JPEG, PNG, GIF, WebP)]` : '[image not kept: Letta recorded no media type for it]' };
+    }
     if (s.type === 'url' && s.url) return { type: 'image', source: { type: 'url', url: s.url } };
   }
   return { type: 'text', text: `[${part.type} content not exported by Letta]` };

@@ -83,13 +83,48 @@ export class LettaBackend implements AgentBackend {
     return run;
   }
 
+  /**
+   * Finds the approval requests the Letta agent is still waiting on (asked before this process
+   * started, e.g. before a restart) and surfaces them like new ones, so the owner can answer
+   * them through Lares. Read-only against Letta. Returns every request now pending.
+   */
+  recoverPendingApprovals(conversationId = 'default'): Promise<LettaApprovalRequest[]> {
+    return this.enqueue(() => this.recover(conversationId));
+  }
+
+  private async recover(conversationId: string): Promise<LettaApprovalRequest[]> {
+    const items = await this.api.recentMessages(20);
+    // pages come oldest→newest (open source) or newest→oldest (Cloud): match by id, not position
+    const answered = new Set<string>();
+    for (const m of items) {
+      if (m.message_type !== 'approval_response_message') continue;
+      if (m.approval_request_id) answered.add(m.approval_request_id);
+      for (const a of m.approvals ?? []) answered.add(a.tool_call_id);
+    }
+    for (const m of items) {
+      if (m.message_type !== 'approval_request_message') continue;
+      for (const call of callsOf(m)) {
+        if (answered.has(call.tool_call_id) || this.pending.has(call.tool_call_id)) continue;
+        const request: LettaApprovalRequest = { id: call.tool_call_id, name: call.name, input: parseArgs(call.arguments), lettaMessageId: m.id, conversationId };
+        this.pending.set(request.id, request);
+        await this.onApprovalRequest?.(request);
+      }
+    }
+    return this.pendingApprovals();
+  }
+
   private async exchange(messages: Array<Record<string, unknown>>, conversationId: string, events?: TurnEvents): Promise<TurnResult> {
     let response;
     try {
       response = await this.api.send(messages);
     } catch (error) {
-      if (error instanceof LaresError && /\(409 conflict\)|PENDING_APPROVAL/.test(error.message)) {
-        throw new LaresError('LETTA_ERROR', `the Letta agent is waiting for an approval of a tool call (${[...this.pending.keys()].join(', ') || 'see the Letta ADE'}); approve or deny it first.`, { cause: error });
+      if (error instanceof LaresError && /PENDING_APPROVAL|waiting for approval/.test(error.message)) {
+        // the request may predate this process (a restart): find it so the owner can answer it here
+        const pending = await this.recover(conversationId).catch(() => this.pendingApprovals());
+        const which = pending.map((p) => `${p.name} (${p.id})`).join(', ');
+        throw new LaresError('LETTA_ERROR', pending.length > 0
+          ? `the Letta agent is waiting for the owner's approval of ${which} before it takes new messages; approve or deny it first (/approve ID or /deny ID in lares chat, or ✅/❌ on its post in Discord).`
+          : 'the Letta agent is waiting for an approval of a tool call that Lares cannot find; approve or deny it in the Letta ADE.', { cause: error });
       }
       throw error;
     }
@@ -121,6 +156,9 @@ export class LettaBackend implements AgentBackend {
             const request: LettaApprovalRequest = { id: call.tool_call_id, name: call.name, input: parseArgs(call.arguments), lettaMessageId: m.id, conversationId };
             this.pending.set(request.id, request);
             pendingApprovals.push(request.id);
+            // shown like a direct-mode call waiting for approval (the terminal prints /approve ID)
+            events?.onToolCall?.({ id: request.id, name: request.name, input: request.input });
+            events?.onToolResult?.({ id: request.id, name: request.name, isError: false, pendingApprovalId: request.id, content: 'waiting for the owner\'s approval' });
             await this.onApprovalRequest?.(request);
           }
           break;

@@ -11,6 +11,13 @@ import { stripMemorySection } from './system-prompt.ts';
 import type { LettaBlock } from './types.ts';
 
 export const BASE_INSTRUCTIONS_META = 'base_instructions';
+
+/** Characters as Letta (Python len) and SQLite LENGTH() count them: code points, not UTF-16 units. */
+export function charCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
 export const MIGRATION_ACTOR = 'migration';
 
 export interface MigrationProgress { phase: 'messages' | 'passages'; items: number; pages: number; added: number; ratePerSecond: number }
@@ -73,7 +80,7 @@ export async function runMigration(options: MigrateOptions): Promise<MigrationRe
     source: source.description,
     agent: { id: agent.id, name: agent.name ?? null },
     dryRun,
-    baseInstructions: { chars: baseInstructions.length, action: baseInstructions ? (dryRun ? 'would set' : 'set') : 'none in Letta' },
+    baseInstructions: { chars: charCount(baseInstructions), action: baseInstructions ? (dryRun ? 'would set' : 'set') : 'none in Letta' },
     blocks: [],
     messages: {
       included: options.messages, lettaItems: 0, lettaRows: 0, lettaByType: {}, converted: 0, added: 0, alreadyPresent: 0,
@@ -115,7 +122,7 @@ export async function runMigration(options: MigrateOptions): Promise<MigrationRe
       if (compaction.boundary === undefined && out.messages.length > 0) {
         compaction.boundary = (await store.findMessageBySourceRef(out.messages[0].sourceRef))?.id;
       }
-      for (const summary of out.summaries) await importSummary(store, summary, existingSummaries, compaction, report);
+      for (const summary of out.summaries) await importSummary(store, summary, source.refPrefix, existingSummaries, compaction, report);
     };
     try {
       for await (const page of source.messagePages(pageSize)) {
@@ -160,8 +167,8 @@ export async function runMigration(options: MigrateOptions): Promise<MigrationRe
 function fmtCount(n: number): string { return n.toLocaleString('en-US'); }
 
 async function copyBlock(b: LettaBlock, store: MemoryStore | undefined, overwrite: boolean): Promise<MigrationReport['blocks'][number]> {
-  const wanted = { label: b.label, content: b.value ?? '', description: b.description ?? '', charLimit: b.limit ?? Math.max(5000, (b.value ?? '').length), readOnly: b.read_only ?? false };
-  const entry = { label: wanted.label, chars: wanted.content.length, limit: wanted.charLimit, readOnly: wanted.readOnly, description: wanted.description, action: 'would copy' as BlockAction };
+  const wanted = { label: b.label, content: b.value ?? '', description: b.description ?? '', charLimit: b.limit ?? Math.max(5000, charCount(b.value ?? '')), readOnly: b.read_only ?? false };
+  const entry = { label: wanted.label, chars: charCount(wanted.content), limit: wanted.charLimit, readOnly: wanted.readOnly, description: wanted.description, action: 'would copy' as BlockAction };
   if (!store) return entry;
   const current = await store.getBlock(b.label);
   if (current && current.content === wanted.content && current.description === wanted.description && current.charLimit === wanted.charLimit && current.readOnly === wanted.readOnly) {
@@ -182,13 +189,18 @@ async function copyBlock(b: LettaBlock, store: MemoryStore | undefined, overwrit
  * Lares summary that compacts the migrated messages since the previous one (never deleted,
  * still searchable). Idempotent by the summary's source_ref.
  */
-async function importSummary(store: MemoryStore, summary: ConvertedSummary, existing: Set<string>, compaction: { boundary: number | undefined }, report: MigrationReport): Promise<void> {
+async function importSummary(store: MemoryStore, summary: ConvertedSummary, refPrefix: string, existing: Set<string>, compaction: { boundary: number | undefined }, report: MigrationReport): Promise<void> {
   const alert = await store.findMessageBySourceRef(summary.messageRef);
   if (!alert) return;
   const start = compaction.boundary ?? alert.id;
   compaction.boundary = alert.id;
   if (existing.has(summary.summaryRef)) return;
-  const covered = alert.id > start ? (await store.messagesInRange(start, alert.id - 1, DEFAULT_CONVERSATION)).filter((m) => m.compactedBy === null) : [];
+  // only messages from this Letta agent: a later run can find messages written in direct mode
+  // between two of its rows (migrate, use Lares, roll back, migrate again), and Letta's summary
+  // knows nothing of those
+  const covered = alert.id > start
+    ? (await store.messagesInRange(start, alert.id - 1, DEFAULT_CONVERSATION)).filter((m) => m.compactedBy === null && m.sourceRef?.startsWith(`${refPrefix}:`))
+    : [];
   if (covered.length > 0) {
     await store.compact({ summary: summary.summary, startMessageId: covered[0].id, endMessageId: covered.at(-1)!.id, createdAt: summary.createdAt, sourceRef: summary.summaryRef, conversationId: DEFAULT_CONVERSATION }, covered.map((m) => m.id));
   } else {

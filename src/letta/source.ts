@@ -86,7 +86,7 @@ export class AgentFileSource implements MigrationSource {
     const messages = entry.messages ?? [];
     const identity = `${entry.name ?? ''}\u0000${messages[0]?.created_at ?? ''}\u0000${messages[0]?.id ?? ''}`;
     this.refPrefix = `letta-af:${createHash('sha256').update(identity).digest('hex').slice(0, 12)}`;
-    this.description = `agent file ${path} (agent ${entry.name ?? entry.id})`;
+    this.description = `agent file ${path}`;
   }
 
   async agent(): Promise<LettaAgent> {

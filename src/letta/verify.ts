@@ -3,7 +3,7 @@
 // it: every block value identical, every message and passage Letta has present in Lares.
 import type { MemoryStore } from '../memory/store.ts';
 import { LettaHistoryConverter } from './convert.ts';
-import { BASE_INSTRUCTIONS_META } from './migrate.ts';
+import { BASE_INSTRUCTIONS_META, charCount } from './migrate.ts';
 import type { MigrationSource } from './source.ts';
 
 export interface VerifyReport {
@@ -11,7 +11,11 @@ export interface VerifyReport {
   problems: string[];
   baseInstructions: { chars: number };
   blocks: Array<{ label: string; chars: number; lettaChars?: number; identical?: boolean }>;
-  messages: { stored: number; compacted: number; summaries: number; expectedFromLetta?: number; missing?: number; missingExamples?: string[] };
+  messages: {
+    stored: number; compacted: number; summaries: number;
+    expectedFromLetta?: number; missing?: number; missingExamples?: string[];
+    summariesFromLetta?: number; summariesMissing?: number;
+  };
   newest: Array<{ role: string; createdAt: string; preview: string }>;
   passages: { stored: number; letta?: number; missing?: number };
 }
@@ -23,8 +27,8 @@ export async function verifyMigration(store: MemoryStore, source: MigrationSourc
   const report: VerifyReport = {
     ok: true,
     problems,
-    baseInstructions: { chars: (await store.getMeta(BASE_INSTRUCTIONS_META))?.length ?? 0 },
-    blocks: blocks.map((b) => ({ label: b.label, chars: b.content.length })),
+    baseInstructions: { chars: charCount((await store.getMeta(BASE_INSTRUCTIONS_META)) ?? '') },
+    blocks: blocks.map((b) => ({ label: b.label, chars: charCount(b.content) })),
     messages: { stored: counts.messages, compacted: counts.compactedMessages, summaries: counts.summaries },
     newest: (await store.recentMessages(5)).map((m) => ({ role: m.role, createdAt: m.createdAt, preview: m.content.slice(0, 50) })),
     passages: { stored: counts.passages },
@@ -37,7 +41,7 @@ export async function verifyMigration(store: MemoryStore, source: MigrationSourc
       const entry = report.blocks.find((b) => b.label === lb.label);
       if (!entry) { problems.push(`block ${lb.label} is in Letta but not in Lares`); continue; }
       const mine = blocks.find((b) => b.label === lb.label)!;
-      entry.lettaChars = (lb.value ?? '').length;
+      entry.lettaChars = charCount(lb.value ?? '');
       entry.identical = mine.content === (lb.value ?? '');
       if (!entry.identical) problems.push(`block ${lb.label} differs from Letta (${entry.chars} vs ${entry.lettaChars} characters)`);
     }
@@ -45,22 +49,27 @@ export async function verifyMigration(store: MemoryStore, source: MigrationSourc
       const converter = new LettaHistoryConverter({ refPrefix: source.refPrefix });
       const summaryRefs = new Set((await store.listSummaries()).map((s) => s.sourceRef));
       let expected = 0;
+      let summaries = 0;
+      let summariesMissing = 0;
       const missing: string[] = [];
       const check = async (out: ReturnType<LettaHistoryConverter['push']>) => {
         for (const m of out.messages) {
           expected++;
           if (!(await store.findMessageBySourceRef(m.sourceRef))) missing.push(m.sourceRef);
         }
-        for (const s of out.summaries) if (!summaryRefs.has(s.summaryRef)) missing.push(s.summaryRef);
+        for (const s of out.summaries) {
+          summaries++;
+          if (!summaryRefs.has(s.summaryRef)) summariesMissing++;
+        }
       };
       for await (const page of source.messagePages(options.pageSize ?? 100)) await check(converter.push(page));
       await check(converter.finish());
-      report.messages.expectedFromLetta = expected;
-      report.messages.missing = missing.length;
+      Object.assign(report.messages, { expectedFromLetta: expected, missing: missing.length, summariesFromLetta: summaries, summariesMissing });
       if (missing.length > 0) {
         report.messages.missingExamples = missing.slice(0, 5);
         problems.push(`${missing.length} of ${expected} messages from Letta are missing in Lares (run lares migrate again)`);
       }
+      if (summariesMissing > 0) problems.push(`${summariesMissing} of ${summaries} Letta summaries are missing in Lares (run lares migrate again)`);
     }
     const stored = new Set((await store.listPassages()).map((p) => p.sourceRef));
     let letta = 0;

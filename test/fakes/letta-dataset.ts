@@ -155,7 +155,8 @@ export function makeLettaDataset(options: { messages: number; seed?: number; pas
       expected.summaries++;
     } else {
       // an assistant reply without send_message (inner thoughts + a tool call + an image from the user)
-      rows.push({ id: id(), role: 'user', created_at: time(), content: [{ type: 'text', text }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] });
+      // Letta wraps every text part of a multi-part message (it unwraps only a lone text part)
+      rows.push({ id: id(), role: 'user', created_at: time(), content: [{ type: 'text', text: packed({ type: 'user_message', message: text, time: '2025-01-01 10:00:00 AM UTC+0000' }) }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] });
       expected.userTexts.push(text);
       sendMessage(`Nice picture ${turn} 📷`, '');
     }

@@ -1,10 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../src/memory/open-store.ts';
+import { ensureDefaultBlocks } from '../../src/memory/default-blocks.ts';
 import { FakeLettaServer } from '../fakes/letta.ts';
 import { makeLettaDataset } from '../fakes/letta-dataset.ts';
 
@@ -58,6 +60,16 @@ describe('lares migrate (CLI)', () => {
     assert.equal(report.messages.missing, 0);
     assert.equal(report.newest.length, 5);
     assert.ok(report.blocks.every((b: { identical: boolean }) => b.identical));
+
+    // character counts agree with the seed's step 2 (sqlite3 … LENGTH(content)), emoji included
+    const sqlite = new DatabaseSync(db, { readOnly: true });
+    const lengths = sqlite.prepare('SELECT label, LENGTH(content) AS chars FROM memory_blocks').all() as Array<{ label: string; chars: number }>;
+    sqlite.close();
+    assert.ok(dataset.blocks[0].value.includes('🏠'));
+    for (const { label, chars } of lengths) {
+      assert.equal(report.blocks.find((b: { label: string }) => b.label === label).chars, chars, label);
+      assert.match(run.stdout, new RegExp(`\\n  ${label} +${chars.toLocaleString('en-US')} chars`), label);
+    }
   });
 
   it('--json prints only JSON; a second run adds nothing', async () => {
@@ -90,20 +102,52 @@ describe('lares migrate (CLI)', () => {
     assert.equal(existsSync(dry), false);
   });
 
-  it('a wrong key exits 1 with a clear message and creates no database', async () => {
+  it('Ctrl-C mid-run exits 130 saying what is saved; the next run resumes without duplicates', async () => {
+    const target = join(dir, 'interrupted.db');
+    let pages = 0;
+    // from the third page on, connections drop: the client keeps retrying, so the run is mid-way
+    fake.fault = (r) => (r.path.endsWith('/messages') && ++pages > 2 ? 'drop' : undefined);
+    const child = spawn(process.execPath, [join(ROOT, 'bin/lares.js'), 'migrate', '--page-size', '50'], {
+      cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, LARES_ENV_FILE: join(dir, 'no.env'), LOG_LEVEL: 'warn', ...env(target) },
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await new Promise<void>((ready) => child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/messages: [\d,]+ read/.test(stderr)) ready();
+    }));
+    await new Promise<void>((waiting) => { const poll = () => (pages > 3 ? waiting() : setImmediate(poll)); poll(); });
+    child.kill('SIGINT');
+    const code = await exited;
+    fake.fault = () => undefined;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /lares migrate: interrupted \(SIGINT\)\. What was read so far is saved \([\d,]+ messages added in this run\); run lares migrate again to resume without duplicates\./);
+    const store = await openSqliteStore(target);
+    const partial = (await store.counts()).messages;
+    await store.close();
+    assert.ok(partial > 0, 'the pages read before Ctrl-C are kept');
+
+    const resumed = await lares(['migrate', '--json'], env(target));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const report = JSON.parse(resumed.stdout);
+    assert.equal(report.messages.alreadyPresent, partial);
+    assert.equal(report.messages.added + partial, report.messages.converted);
+  });
+
+  it('a wrong key exits 2 (a configuration problem) with a clear message and creates no database', async () => {
     const bad = join(dir, 'bad.db');
     const run = await lares(['migrate'], env(bad, { LETTA_SERVER_PASSWORD: 'nope' }));
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2);
     assert.match(run.stderr, /the Letta API key is wrong \(LETTA_API_KEY\)/);
     assert.doesNotMatch(run.stderr, /nope/);
     assert.equal(existsSync(bad), false);
   });
 
-  it('an unknown agent exits 1 naming the id; missing settings exit 2', async () => {
+  it('an unknown agent exits 2 naming the id; missing settings exit 2', async () => {
     const bad = join(dir, 'bad-agent.db');
     const missing = 'agent-11111111-2222-4333-8444-555555555555';
     const run = await lares(['migrate'], env(bad, { LARES_AGENT_ID: missing }));
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2);
     assert.ok(run.stderr.includes(missing), run.stderr);
     assert.equal(existsSync(bad), false);
     const none = await lares(['migrate'], { SQLITE_DB_PATH: bad });
@@ -123,6 +167,7 @@ describe('lares migrate (CLI)', () => {
     const run = await lares(['migrate', '--from-file', file], { SQLITE_DB_PATH: target, MIGRATE_MESSAGES: 'true' });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Messages: 120 Letta rows/);
+    assert.ok(run.stdout.startsWith(`Migrated agent file ${file} (lares) into ${target} in `), run.stdout.split('\n')[0]);
     assert.match(run.stdout, /Note: an \.af agent file holds only the messages that were in the agent's context window/);
     assert.match(run.stdout, /no archival memory passages/);
     const store = await openSqliteStore(target);
@@ -162,5 +207,46 @@ describe('lares rollback', () => {
     const writes = fake.requests.slice(first).filter((r) => r.method !== 'GET');
     assert.deepEqual(writes.map((r) => [r.method, r.path]), [['PATCH', `/v1/agents/${dataset.agent.id}/core-memory/blocks/human`]]);
     assert.equal(fake.agents.get(dataset.agent.id)!.blocks.find((b) => b.label === 'human')!.value, 'Name: Daniele\nNew in direct mode: likes tea now 🍵');
+  });
+
+  it('--sync-blocks never overwrites Letta with values nobody changed in Lares (unless --force)', async () => {
+    const db = join(dir, 'lares.db'); // migrated by the first test
+    // the Letta agent's persona changed after the migration (e.g. in the ADE); Lares's copy is untouched
+    const persona = fake.agents.get(dataset.agent.id)!.blocks.find((b) => b.label === 'persona')!;
+    persona.value = 'Edited in Letta after the migration.';
+    const first = fake.requests.length;
+    const run = await lares(['rollback', '--sync-blocks', '--json'], env(db));
+    assert.equal(run.code, 0, run.stderr);
+    const entry = JSON.parse(run.stdout).blocks.find((b: { label: string }) => b.label === 'persona');
+    assert.equal(entry.action, 'kept Letta\'s value');
+    assert.match(entry.detail, /not changed in Lares since lares migrate copied it/);
+    assert.deepEqual(fake.requests.slice(first).filter((r) => r.method !== 'GET'), []);
+    assert.equal(persona.value, 'Edited in Letta after the migration.');
+
+    // a fresh Lares database holds only Lares's default blocks: those never go to Letta either
+    const fresh = join(dir, 'fresh.db');
+    const store = await openSqliteStore(fresh);
+    await ensureDefaultBlocks(store);
+    await store.close();
+    const defaults = await lares(['rollback', '--sync-blocks', '--json'], env(fresh));
+    assert.equal(defaults.code, 0, defaults.stderr);
+    const actions = JSON.parse(defaults.stdout).blocks.filter((b: { action: string }) => b.action !== 'not in Letta' && b.action !== 'unchanged');
+    assert.ok(actions.length > 0 && actions.every((b: { action: string; detail: string }) => b.action === 'kept Letta\'s value' && /Lares's default/.test(b.detail)), defaults.stdout);
+    assert.deepEqual(fake.requests.slice(first).filter((r) => r.method !== 'GET'), []);
+
+    const forced = await lares(['rollback', '--sync-blocks', '--force'], env(db));
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /persona: \d+ chars, updated/);
+    assert.equal(persona.value, dataset.blocks[0].value);
+  });
+
+  it('--verify and --sync-blocks refuse to run on a database that does not exist (and do not create it)', async () => {
+    const missing = join(dir, 'typo', 'lares.db');
+    for (const args of [['migrate', '--verify'], ['rollback', '--sync-blocks', '--dry-run']]) {
+      const run = await lares(args, env(missing));
+      assert.equal(run.code, 2, run.stderr);
+      assert.ok(run.stderr.includes(`there is no Lares database at ${missing}. Run lares migrate first`), run.stderr);
+      assert.equal(existsSync(missing), false);
+    }
   });
 });

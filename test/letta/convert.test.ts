@@ -96,6 +96,47 @@ describe('Letta → Lares conversion', () => {
     assert.equal(c.stats.skipped['duplicate item (same id, type and position) already read'], 1);
   });
 
+  it('unwraps the JSON-wrapped text parts of a multi-part user message (text + image), as Letta stores them', () => {
+    const wrapped = JSON.stringify({ type: 'user_message', message: 'Look at this 📷', time: '2025-03-01 10:00:00 AM UTC+0000' });
+    const out = convert([
+      { id: 'message-i', date, message_type: 'user_message', content: [
+        { type: 'text', text: wrapped },
+        { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+        { type: 'text', text: '{"type": "my_json"}' },
+      ] },
+    ]);
+    assert.deepEqual(out.map((m) => [m.role, m.blocks]), [['user', [
+      { type: 'text', text: 'Look at this 📷' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      { type: 'text', text: '{"type": "my_json"}' },
+    ]]]);
+  });
+
+  it('keeps only images in a format the model accepts (image/jpg normalized), so no stored image fails later requests', () => {
+    const image = (media_type: string | undefined) => ({ type: 'image', source: { type: 'base64', data: 'AAAA', ...(media_type ? { media_type } : {}) } });
+    const out = convert([
+      { id: 'message-p', date, message_type: 'user_message', content: [{ type: 'text', text: 'photos' }, image('image/jpg'), image('image/heic'), image(undefined), image('image/webp')] },
+    ]);
+    assert.deepEqual(out[0].blocks, [
+      { type: 'text', text: 'photos' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'AAAA' } },
+      { type: 'text', text: '[image not kept: image/heic is not a format the model accepts (JPEG, PNG, GIF, WebP)]' },
+      { type: 'text', text: '[image not kept: Letta recorded no media type for it]' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/webp', data: 'AAAA' } },
+    ]);
+  });
+
+  it('a server that sends send_message as assistant_message: its return on the next page is dropped, not kept as an orphan', () => {
+    const c = new LettaHistoryConverter();
+    const out = [
+      ...c.push([{ id: 'message-r', date, message_type: 'assistant_message', content: 'Hello there!' }]).messages,
+      ...c.push([{ id: 'message-t', date, message_type: 'tool_return_message', name: 'send_message', tool_return: 'None', status: 'success', tool_call_id: 'call_unseen' }]).messages,
+      ...c.finish().messages,
+    ];
+    assert.deepEqual(out.map((m) => [m.role, m.blocks]), [['assistant', [{ type: 'text', text: 'Hello there!' }]]]);
+    assert.equal(c.stats.skipped['send_message return (the message itself is kept as assistant text)'], 1);
+  });
+
   it('a whole generated history passes the strict pairing check', () => {
     const data = makeLettaDataset({ messages: 2000, seed: 99 });
     const items = expandRows(data.rows, { useAssistantMessage: false });

@@ -13,6 +13,7 @@ import { toApiMessages } from '../../src/agent/context.ts';
 import { LaresError } from '../../src/errors.ts';
 import { ApiSource } from '../../src/letta/source.ts';
 import { runMigration, type MigrationReport } from '../../src/letta/migrate.ts';
+import { verifyMigration } from '../../src/letta/verify.ts';
 import { checkToolPairing } from '../../src/letta/history-check.ts';
 import { NO_RESULT_TEXT } from '../../src/letta/convert.ts';
 import type { LettaConnection } from '../../src/letta/client.ts';
@@ -203,6 +204,45 @@ describe('lares migrate from a Letta server', () => {
   });
 });
 
+describe('migrating again after using Lares and rolling back', () => {
+  it('a new Letta summary compacts only Letta\'s messages, never the ones written in direct mode', async () => {
+    const small = makeLettaDataset({ messages: 60, seed: 21 });
+    // no summary alerts in the first part, so the second run's alert is the only one
+    small.rows = small.rows.filter((r) => !JSON.stringify(r.content ?? '').includes('hidden from view'));
+    fake.addAgent(small);
+    const db = join(dir, 'again.db');
+    const run = () => runMigration({ source: new ApiSource(connection({ agentId: small.agent.id })), openStore: () => openSqliteStore(db), messages: true, pageSize: 25 });
+    await run();
+
+    // direct mode: Lares writes its own messages
+    let store = await openSqliteStore(db);
+    const direct = await store.appendMessages([
+      { role: 'user', blocks: [{ type: 'text', text: 'written in direct mode' }] },
+      { role: 'assistant', blocks: [{ type: 'text', text: 'answered in direct mode' }] },
+    ]);
+    await store.close();
+
+    // rollback: Letta talks again, then compacts its context
+    const agent = fake.agents.get(small.agent.id)!;
+    const t = '2025-06-01T00:00:00.000Z';
+    agent.rows.push(
+      { id: 'message-aaaaaaaa-0000-4000-8000-000000000001', role: 'user', created_at: t, content: [{ type: 'text', text: 'back in Letta mode' }] },
+      { id: 'message-aaaaaaaa-0000-4000-8000-000000000002', role: 'user', created_at: t, content: [{ type: 'text', text: JSON.stringify({ type: 'system_alert', message: 'Note: prior messages have been hidden from view due to conversation memory constraints.\nThe following is a summary of the previous messages:\n Letta summary after the rollback.' }) }] },
+    );
+    const again = await run();
+    assert.equal(again.messages.summariesAdded, 1);
+
+    store = await openSqliteStore(db);
+    try {
+      const summary = (await store.listSummaries()).find((s) => s.summary === 'Letta summary after the rollback.');
+      assert.ok(summary);
+      for (const m of direct) assert.equal((await store.getMessage(m.id))!.compactedBy, null, 'direct-mode messages stay in the context');
+      const back = await store.findMessageBySourceRef('letta:message-aaaaaaaa-0000-4000-8000-000000000001:user_message:0');
+      assert.equal(back!.compactedBy, summary.id, 'Letta\'s own messages before the alert are covered by it');
+    } finally { await store.close(); }
+  });
+});
+
 describe('lares migrate when things go wrong', () => {
   it('an interrupted run resumes and completes without duplicates', async () => {
     const clean = join(dir, 'clean.db');
@@ -216,6 +256,17 @@ describe('lares migrate when things go wrong', () => {
     fake.fault = () => undefined;
     const partial = (await allMessages(db)).length;
     assert.ok(partial > 0 && partial < expected.length, `partial import (${partial} of ${expected.length})`);
+
+    // --verify counts messages and summaries apart: missing messages never exceed the expected ones
+    const half = await openSqliteStore(db);
+    const check = await verifyMigration(half, new ApiSource(connection()), { messages: true, pageSize: 50 });
+    await half.close();
+    assert.equal(check.ok, false);
+    assert.equal(check.messages.expectedFromLetta, expected.length);
+    assert.equal(check.messages.missing, expected.length - partial);
+    assert.equal(check.messages.summariesFromLetta, dataset.expected.summaries);
+    assert.ok(check.messages.summariesMissing! > 0 && check.messages.summariesMissing! < dataset.expected.summaries, String(check.messages.summariesMissing));
+    assert.ok(check.problems.includes(`${expected.length - partial} of ${expected.length} messages from Letta are missing in Lares (run lares migrate again)`), check.problems.join('\n'));
 
     const resumed = await migrate(db, {}, 50);
     assert.equal(resumed.messages.alreadyPresent, partial);
@@ -243,7 +294,8 @@ describe('lares migrate when things go wrong', () => {
     const db = join(dir, 'wrong-key.db');
     await assert.rejects(migrate(db, { apiKey: 'not-the-password' }), (error: unknown) =>
       error instanceof LaresError && error.message.includes('the Letta API key is wrong (LETTA_API_KEY)'));
-    await assert.rejects(migrate(db, { apiKey: undefined }), /the Letta API key is wrong/);
+    await assert.rejects(migrate(db, { apiKey: undefined }), (error: unknown) =>
+      error instanceof LaresError && /wants a password .* and no key is set\. Set LETTA_API_KEY/.test(error.message) && error.exitCode === 2);
     assert.equal(existsSync(db), false);
   });
 
@@ -251,7 +303,17 @@ describe('lares migrate when things go wrong', () => {
     const db = join(dir, 'wrong-agent.db');
     const missing = 'agent-00000000-0000-4000-8000-000000000000';
     await assert.rejects(migrate(db, { agentId: missing }), (error: unknown) => error instanceof LaresError && error.message.includes(missing) && /LETTA_AGENT_ID/.test(error.message));
-    await assert.rejects(migrate(db, { agentId: 'lares' }), /422/);
+    await assert.rejects(migrate(db, { agentId: 'lares' }), (error: unknown) =>
+      error instanceof LaresError && error.message.startsWith('LETTA_AGENT_ID=lares is not a Letta agent id: ids look like agent-') && error.exitCode === 2);
+    assert.equal(existsSync(db), false);
+  });
+
+  it('a base URL copied with /v1 works; one that is not a Letta API says to check LETTA_BASE_URL, not the agent id', async () => {
+    const report = await runMigration({ source: new ApiSource(connection({ baseUrl: `${url}/v1/` })), messages: false, dryRun: true });
+    assert.equal(report.blocks.length, dataset.blocks.length);
+    const db = join(dir, 'wrong-url.db');
+    await assert.rejects(migrate(db, { baseUrl: `${url}/letta` }), (error: unknown) =>
+      error instanceof LaresError && error.message.startsWith(`${url}/letta has no Letta API (GET /v1/agents/${dataset.agent.id} answered 404 Not Found). Check LETTA_BASE_URL`) && error.exitCode === 2);
     assert.equal(existsSync(db), false);
   });
 
