@@ -187,12 +187,25 @@ export class ApprovalQueue {
   }
 }
 
-/** One line a person can read: `run_shell_command: ls; touch x`. */
+/**
+ * One line a person can read: `run_shell_command: ls; touch x`. Control and bidi
+ * characters are shown escaped (\r, \u001b, \u202e): in a terminal they could
+ * otherwise redraw the line and make a command look like another one.
+ */
 export function describeCall(tool: string, args: Record<string, unknown>): string {
-  if (tool === 'run_shell_command' && typeof args.command === 'string') return `run_shell_command: ${args.command}${typeof args.working_dir === 'string' ? ` (in ${args.working_dir})` : ''}`;
-  if (typeof args.path === 'string') return `${tool}: ${args.path}`;
+  if (tool === 'run_shell_command' && typeof args.command === 'string') return visible(`run_shell_command: ${args.command}${typeof args.working_dir === 'string' ? ` (in ${args.working_dir})` : ''}`);
+  if (typeof args.path === 'string') return visible(`${tool}: ${args.path}`);
   const json = JSON.stringify(args);
-  return `${tool} ${json.length > 200 ? `${json.slice(0, 200)}…` : json}`;
+  return visible(`${tool} ${json.length > 200 ? `${json.slice(0, 200)}…` : json}`);
+}
+
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Text with control, bidi and zero-width characters written as escapes. */
+export function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function toRecord(row: Row): ApprovalRecord {

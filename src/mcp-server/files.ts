@@ -1,7 +1,8 @@
 // read_file, write_file, list_directory, search_files, all through the PathGuard.
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { globToRegExp, type PathGuard } from './paths.ts';
+import { globMatcher, type PathGuard } from './paths.ts';
 import { ToolInputError } from './tool-error.ts';
 
 export const MAX_READ_BYTES = 256 * 1024;
@@ -10,6 +11,8 @@ const MAX_LIST_ENTRIES = 500;
 const MAX_SEARCH_RESULTS = 200;
 const MAX_SEARCH_VISITS = 20_000;
 const MAX_SEARCH_FILE_BYTES = 1024 * 1024;
+/** Opening flags for writes: the resolved path's last name must not be a symlink (one planted after the check). */
+export const WRITE_NO_FOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 export async function readFileTool(guard: PathGuard, args: { path: string; max_bytes?: number }): Promise<string> {
   const real = await guard.resolveExisting(args.path);
@@ -30,7 +33,7 @@ export async function writeFileTool(guard: PathGuard, args: { path: string; cont
   const existing = await stat(real).catch(() => undefined);
   if (existing?.isDirectory()) throw new ToolInputError(`${args.path} is a directory`);
   await mkdir(join(real, '..'), { recursive: true });
-  await writeFile(real, args.content, 'utf8');
+  await writeFile(real, args.content, { encoding: 'utf8', flag: WRITE_NO_FOLLOW });
   return `${existing ? 'overwrote' : 'created'} ${real} (${bytes} bytes)`;
 }
 
@@ -54,7 +57,7 @@ export async function listDirectoryTool(guard: PathGuard, args: { path?: string 
 
 export async function searchFilesTool(guard: PathGuard, args: { pattern: string; path?: string; contains?: string }): Promise<string> {
   const start = await guard.resolveExisting(args.path ?? guard.roots[0] ?? '.');
-  const nameRe = globToRegExp(args.pattern);
+  const nameMatches = globMatcher(args.pattern);
   const needle = args.contains?.toLowerCase();
   const results: string[] = [];
   let visited = 0;
@@ -70,7 +73,7 @@ export async function searchFilesTool(guard: PathGuard, args: { pattern: string;
       // Symlinks are not followed: a link could lead out of the allowed directories.
       if (entry.isSymbolicLink()) continue;
       if (entry.isDirectory()) { if (entry.name !== '.git' && entry.name !== 'node_modules') stack.push(full); continue; }
-      if (!entry.isFile() || !nameRe.test(entry.name)) continue;
+      if (!entry.isFile() || !nameMatches(entry.name)) continue;
       if (needle === undefined) { results.push(relative(start, full) || entry.name); }
       else {
         const hit = await findLine(full, needle);

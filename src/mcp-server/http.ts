@@ -19,6 +19,8 @@ import { ToolInputError } from './tool-error.ts';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const SSE_POLL_MS = 1000;
 const SSE_PING_MS = 15_000;
+/** Sessions kept at once: a client that vanished without DELETE would otherwise hold one forever. */
+const MAX_SESSIONS = 64;
 
 export interface McpHttpServer {
   /** e.g. http://127.0.0.1:8765/mcp */
@@ -37,6 +39,8 @@ export interface McpHttpOptions extends RuntimeOptions {
   /** use this runtime instead of opening one (it is then not closed by close()) */
   runtime?: LaresToolRuntime;
   version?: string;
+  /** most MCP sessions kept at once; the least recently used is closed first (default 64) */
+  maxSessions?: number;
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -59,6 +63,7 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
   const runtime = options.runtime ?? new LaresToolRuntime(config, { startScheduler: options.startScheduler, version: options.version });
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   const sseClosers = new Set<() => void>();
+  const maxSessions = Math.max(1, options.maxSessions ?? MAX_SESSIONS);
   const loopback = isLoopbackHost(host);
   if (!token) log().warn({ host }, 'LARES_MCP_TOKEN is not set: the MCP server accepts any local client; set a token to require one');
 
@@ -93,6 +98,7 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sessionId = header(req, 'mcp-session-id');
     const existing = sessionId ? sessions.get(sessionId) : undefined;
+    if (existing && sessionId) { sessions.delete(sessionId); sessions.set(sessionId, existing); } // most recently used last
     if (req.method === 'POST') {
       let body: unknown;
       try { body = await readJson(req); } catch (error) {
@@ -105,7 +111,16 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
       const server = createLaresMcpServer(runtime);
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => { sessions.set(id, { transport, server }); },
+        onsessioninitialized: (id) => {
+          // Over the limit, the least recently used session goes; its client gets a 404 and starts a new one, as MCP clients do.
+          for (const [oldId, old] of sessions) {
+            if (sessions.size < maxSessions) break;
+            sessions.delete(oldId);
+            log().info({ sessionId: oldId }, 'mcp http: closing the least recently used session (too many sessions)');
+            void old.transport.close().catch(() => undefined).then(() => old.server.close().catch(() => undefined));
+          }
+          sessions.set(id, { transport, server });
+        },
       });
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);

@@ -1,12 +1,15 @@
 // Notes in an Obsidian-style vault (OBSIDIAN_VAULT_PATH): markdown files, confined
 // to the vault through the same PathGuard as the file tools.
+import { constants } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
+import { WRITE_NO_FOLLOW } from './files.ts';
 import { PathGuard } from './paths.ts';
 import { ToolInputError } from './tool-error.ts';
 
 const MAX_NOTE_BYTES = 512 * 1024;
 const MAX_LISTED = 500;
+const APPEND_NO_FOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW;
 
 export class NotesVault {
   readonly #guard?: PathGuard;
@@ -40,7 +43,7 @@ export class NotesVault {
     const real = await this.locate(args.path, true);
     const existed = await stat(real).then(() => true, () => false);
     await mkdir(dirname(real), { recursive: true });
-    await writeFile(real, args.content, 'utf8');
+    await writeFile(real, args.content, { encoding: 'utf8', flag: WRITE_NO_FOLLOW });
     return `${existed ? 'overwrote' : 'created'} note ${this.#relative(real)}`;
   }
 
@@ -49,13 +52,16 @@ export class NotesVault {
     const existing = await readFile(real, 'utf8').catch(() => undefined);
     await mkdir(dirname(real), { recursive: true });
     const separator = existing === undefined || existing === '' || existing.endsWith('\n') ? '' : '\n';
-    await appendFile(real, `${separator}${args.content}${args.content.endsWith('\n') ? '' : '\n'}`, 'utf8');
+    await appendFile(real, `${separator}${args.content}${args.content.endsWith('\n') ? '' : '\n'}`, { encoding: 'utf8', flag: APPEND_NO_FOLLOW });
     return `${existing === undefined ? 'created' : 'appended to'} note ${this.#relative(real)}`;
   }
 
   async addJournalEntry(args: { text: string; date?: string }, now = new Date()): Promise<string> {
     const date = args.date ?? localDate(now);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new ToolInputError('date: expected YYYY-MM-DD');
+    const day = Date.parse(`${date}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(day) || new Date(day).toISOString().slice(0, 10) !== date) {
+      throw new ToolInputError(`date: expected a real day as YYYY-MM-DD, got "${date}"`);
+    }
     const time = `${String(now.getHours()).padStart(2, '0')}:${String(now.getMinutes()).padStart(2, '0')}`;
     const path = `Journal/${date}.md`;
     const exists = await this.exists(path);

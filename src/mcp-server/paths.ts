@@ -3,13 +3,13 @@
 // absolute paths and symlinks that point out are all refused the same way. Files
 // matching LARES_BLOCKED_FILES globs are refused by their requested and their real name.
 import { realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ToolInputError } from './tool-error.ts';
 
 export class PathGuard {
   readonly roots: string[];
-  readonly #blocked: RegExp[];
+  readonly #blocked: Array<(name: string) => boolean>;
   readonly #blockedGlobs: string[];
 
   constructor(roots: string[], blockedGlobs: string[]) {
@@ -18,7 +18,7 @@ export class PathGuard {
       try { this.roots.push(realpathSync(resolve(root))); } catch { /* a missing root allows nothing */ }
     }
     this.#blockedGlobs = blockedGlobs;
-    this.#blocked = blockedGlobs.map(globToRegExp);
+    this.#blocked = blockedGlobs.map(globMatcher);
   }
 
   /** Resolves a path that must exist; throws a ToolInputError that never includes file content. */
@@ -38,26 +38,35 @@ export class PathGuard {
     return real;
   }
 
-  /** Resolves a path that may not exist yet (for writes): its nearest existing ancestor must be inside. */
+  /**
+   * Resolves a path that may not exist yet (for writes): its nearest existing ancestor must be inside.
+   * A name that exists but does not resolve is a symlink to a missing target (or a loop): writing
+   * through it would create the target wherever it points, so it is refused.
+   */
   async resolveForWrite(requested: string): Promise<string> {
     const absolute = this.#absolute(requested);
     this.#refuseBlockedName(requested, absolute);
     let existing = absolute;
     const rest: string[] = [];
     for (;;) {
+      let real: string;
       try {
-        const real = await realpath(existing);
-        const target = rest.length ? join(real, ...rest.reverse()) : real;
-        if (!this.#inside(target)) throw this.#outside(requested);
-        this.#refuseBlockedName(requested, target);
-        return target;
-      } catch (error) {
-        if (error instanceof ToolInputError) throw error;
+        real = await realpath(existing);
+      } catch {
+        if (await lstat(existing).then((info) => info.isSymbolicLink(), () => false)) {
+          if (!this.#inside(existing)) throw this.#outside(requested);
+          throw new ToolInputError(`refused: ${requested} goes through a symbolic link whose target does not exist; Lares never writes through such links`);
+        }
         const parent = dirname(existing);
         if (parent === existing) throw this.#outside(requested);
         rest.push(basename(existing));
         existing = parent;
+        continue;
       }
+      const target = rest.length ? join(real, ...rest.reverse()) : real;
+      if (!this.#inside(target)) throw this.#outside(requested);
+      this.#refuseBlockedName(requested, target);
+      return target;
     }
   }
 
@@ -65,7 +74,7 @@ export class PathGuard {
   isBlocked(path: string): boolean {
     const root = this.roots.find((r) => path === r || path.startsWith(r.endsWith(sep) ? r : r + sep));
     const inner = root ? relative(root, path) : basename(path);
-    return inner.split(sep).some((segment) => segment !== '' && this.#blocked.some((re) => re.test(segment)));
+    return inner.split(sep).some((segment) => segment !== '' && this.#blocked.some((matches) => matches(segment)));
   }
 
   #absolute(requested: string): string {
@@ -82,7 +91,7 @@ export class PathGuard {
   }
 
   #refuseBlockedName(requested: string, path: string): void {
-    if (this.isBlocked(path) || this.#blocked.some((re) => re.test(basename(requested)))) {
+    if (this.isBlocked(path) || this.#blocked.some((matches) => matches(basename(requested)))) {
       throw new ToolInputError(`refused: ${requested} matches a blocked file pattern (LARES_BLOCKED_FILES: ${this.#blockedGlobs.join(', ')})`);
     }
   }
@@ -92,13 +101,23 @@ export class PathGuard {
   }
 }
 
-/** A small glob: `*` any run of characters but `/`, `?` one character; case-insensitive. */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (const ch of glob) {
-    if (ch === '*') source += '[^/]*';
-    else if (ch === '?') source += '[^/]';
-    else source += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 'i');
+/**
+ * A small glob for file names: `*` any run of characters but `/`, `?` one character;
+ * case-insensitive. Matched by a greedy two-pointer walk, not a regular expression:
+ * a pattern like `*a*a*a*a*b` would make a backtracking regex run for minutes.
+ */
+export function globMatcher(glob: string): (name: string) => boolean {
+  const pattern = [...glob.toLowerCase()];
+  return (name: string) => {
+    const text = [...name.toLowerCase()];
+    let p = 0; let t = 0; let star = -1; let mark = 0;
+    while (t < text.length) {
+      if (p < pattern.length && pattern[p] !== '*' && (pattern[p] === '?' ? text[t] !== '/' : pattern[p] === text[t])) { p++; t++; }
+      else if (p < pattern.length && pattern[p] === '*') { star = p++; mark = t; }
+      else if (star >= 0 && text[mark] !== '/') { p = star + 1; t = ++mark; }
+      else return false;
+    }
+    while (pattern[p] === '*') p++;
+    return p === pattern.length;
+  };
 }

@@ -1,7 +1,8 @@
 // THE policy: one table that says, for every Lares tool, what it does to the world
 // (the MCP annotations are taken from here) and when a call needs the owner's
-// approval. Reads run at once; writes outside the vault, shell commands off the
-// allowlist, and anything destructive wait for the owner.
+// approval. Reads run at once (but not reads of private network addresses); writes
+// outside the vault, shell commands off the allowlist, and anything destructive wait
+// for the owner.
 import type { AllowRule } from './shell.ts';
 
 export interface PolicyAnnotations {
@@ -31,14 +32,14 @@ export const TOOL_POLICY = {
   search_files: read('Search files'),
   write_file: {
     annotations: { title: 'Write a file', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-    approval: 'conditional', why: 'writes outside the notes vault, or overwrites an existing file',
+    approval: 'conditional', why: 'writes outside the notes vault, into its hidden folders, or overwrites an existing file',
   },
   run_shell_command: {
     annotations: { title: 'Run a command', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     approval: 'conditional', why: 'runs a program on the host; only allowlisted plain commands run without the owner',
   },
-  read_rss_feed: read('Read an RSS or Atom feed', true),
-  fetch_url: read('Fetch a web page as text', true),
+  read_rss_feed: { ...read('Read an RSS or Atom feed', true), approval: 'conditional', why: 'reads an address on this machine or the local network' },
+  fetch_url: { ...read('Fetch a web page as text', true), approval: 'conditional', why: 'reads an address on this machine or the local network' },
   read_note: read('Read a note'),
   list_notes: read('List notes'),
   search_notes: read('Search notes'),
@@ -79,6 +80,10 @@ export interface PolicyFacts {
   allowRule?: AllowRule;
   /** write_file: the resolved target lies inside the notes vault */
   insideVault?: boolean;
+  /** write_file: the target inside the vault is hidden (a name starting with "."): .obsidian plugins and .git hooks are code that runs */
+  hiddenTarget?: boolean;
+  /** fetch_url / read_rss_feed: the private address (loopback, local network, link-local) the URL's host stands for */
+  privateAddress?: string;
   /** write_file / write_note: the target already exists */
   targetExists?: boolean;
 }
@@ -97,7 +102,12 @@ export function decideApproval(tool: LaresToolName, facts: PolicyFacts = {}): Po
     case 'write_file':
       if (!facts.insideVault) return { needsApproval: true, reason: 'writes a file outside the notes vault' };
       if (facts.targetExists) return { needsApproval: true, reason: 'overwrites an existing file' };
+      if (facts.hiddenTarget) return { needsApproval: true, reason: 'writes into a hidden file or folder of the vault (like .obsidian or .git), where programs may run it' };
       return { needsApproval: false, reason: 'creates a new file inside the notes vault' };
+    case 'fetch_url':
+    case 'read_rss_feed':
+      if (facts.privateAddress) return { needsApproval: true, reason: `the URL points into this machine or the local network (${facts.privateAddress}), where services trust their neighbours` };
+      return { needsApproval: false, reason: 'read-only, public address' };
     case 'write_note':
       if (facts.targetExists) return { needsApproval: true, reason: 'overwrites an existing note' };
       return { needsApproval: false, reason: 'creates a new note' };

@@ -106,7 +106,9 @@ export function nextRunAfter(kind: JobKind, spec: string, now: Date, creating: b
     if (!DURATION.exec(value)) throw new ToolInputError(`spec: for kind "interval" expected a duration like 90s, 30m, 6h or 1d, got "${spec}"`);
     const ms = durationMs(value);
     if (ms < MIN_INTERVAL_MS) throw new ToolInputError('spec: the shortest interval is 1m');
-    return new Date(now.getTime() + ms).toISOString();
+    const next = new Date(now.getTime() + ms);
+    if (Number.isNaN(next.getTime())) throw new ToolInputError(`spec: the interval "${spec}" is too long; use at most a few years, e.g. 365d`);
+    return next.toISOString();
   }
   let cron: Cron;
   try { cron = new Cron(value, { paused: true }); } catch (error) {

@@ -23,6 +23,7 @@ export interface ParsedCommand {
 
 export function parseCommand(command: string): ParsedCommand {
   if (typeof command !== 'string' || command.trim() === '') throw new ToolInputError('command: expected a non-empty command');
+  if (command.includes('\0')) throw new ToolInputError('command: contains a NUL character, which no program argument can hold');
   const syntax = new Set<string>();
   if (command.includes('`')) syntax.add('backtick substitution');
   if (command.includes('$')) syntax.add('$ expansion or substitution');
@@ -129,12 +130,21 @@ export function runCommand(spec: { argv: string[] } | { shellText: string }, opt
   const [file, args] = 'argv' in spec ? [spec.argv[0], spec.argv.slice(1)] : ['/bin/sh', ['-c', spec.shellText]];
   const cap = options.outputCap ?? SHELL_OUTPUT_CAP;
   return new Promise((resolveResult, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: safeEnvironment(), shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group (detached), so a timeout kills everything it started: a
+    // pipeline's other half or a background child would otherwise hold the output
+    // pipes open and keep the call waiting long after the timeout.
+    const child = spawn(file, args, { cwd: options.cwd, env: safeEnvironment(), shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = []; const err: Buffer[] = [];
     let outLen = 0; let errLen = 0; let truncated = false; let timedOut = false;
     child.stdout.on('data', (chunk: Buffer) => { if (outLen < cap) { out.push(chunk); outLen += chunk.length; } else truncated = true; });
     child.stderr.on('data', (chunk: Buffer) => { if (errLen < cap) { err.push(chunk); errLen += chunk.length; } else truncated = true; });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs ?? SHELL_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+      // A process that left the group (setsid) may still hold the pipes: stop waiting for them.
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, options.timeoutMs ?? SHELL_TIMEOUT_MS);
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (error.code === 'ENOENT') reject(new ToolInputError(`command not found: ${file}`));

@@ -3,7 +3,7 @@
 // runs at once or waits for the owner is not decided here but in policy.ts.
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { sep } from 'node:path';
+import { relative, sep } from 'node:path';
 import { z } from 'zod';
 import { listDirectoryTool, readFileTool, searchFilesTool, writeFileTool, MAX_READ_BYTES } from './files.ts';
 import type { NotesVault } from './notes.ts';
@@ -12,7 +12,7 @@ import type { LaresToolName, PolicyFacts } from './policy.ts';
 import type { Scheduler } from './scheduler.ts';
 import { formatShellResult, parseCommand, runCommand, type ShellAllowlist } from './shell.ts';
 import { ToolInputError } from './tool-error.ts';
-import { fetchUrlTool, readRssFeedTool } from './web.ts';
+import { fetchUrlTool, privateAddress, readRssFeedTool } from './web.ts';
 
 export interface ToolDeps {
   files: PathGuard;
@@ -52,13 +52,15 @@ export const TOOL_SPECS: Record<LaresToolName, ToolSpec> = {
     run: (args, deps) => searchFilesTool(deps.files, args),
   },
   write_file: {
-    description: 'Write a text file inside the allowed directories, creating parent directories. Creating a new file inside the notes vault happens at once; writing anywhere else, or overwriting an existing file, is queued for the owner\'s approval and is NOT done until approved.',
+    description: 'Write a text file inside the allowed directories, creating parent directories. Creating a new file inside the notes vault happens at once; writing anywhere else, into a hidden folder (.obsidian, .git), or overwriting an existing file, is queued for the owner\'s approval and is NOT done until approved.',
     input: { path: path('file path, absolute or relative to the first allowed directory'), content: z.string().describe('the whole new content of the file') },
     run: (args, deps) => writeFileTool(deps.files, args),
     async facts(args: { path: string }, deps) {
       const target = await deps.files.resolveForWrite(args.path);
       const vault = deps.vault.root;
-      return { insideVault: vault !== undefined && (target === vault || target.startsWith(vault + sep)), targetExists: await exists(target) };
+      const insideVault = vault !== undefined && (target === vault || target.startsWith(vault + sep));
+      const hiddenTarget = insideVault && relative(vault, target).split(sep).some((name) => name.startsWith('.'));
+      return { insideVault, hiddenTarget, targetExists: await exists(target) };
     },
   },
   run_shell_command: {
@@ -83,14 +85,16 @@ export const TOOL_SPECS: Record<LaresToolName, ToolSpec> = {
     },
   },
   read_rss_feed: {
-    description: 'Read an RSS 2.0 or Atom feed and list its latest items (title, date, link, short summary).',
+    description: 'Read an RSS 2.0 or Atom feed and list its latest items (title, date, link, short summary). A feed on this machine or the local network is queued for the owner\'s approval and is NOT read until approved.',
     input: { url: z.string().url().describe('the feed URL (http or https)'), limit: z.number().int().min(1).max(50).optional().describe('how many items to show (default 10)') },
     run: (args) => readRssFeedTool(args),
+    facts: async (args: { url: string }) => ({ privateAddress: await privateAddress(args.url) }),
   },
   fetch_url: {
-    description: 'Fetch a web page (http or https) and return its readable text (HTML reduced to text), up to 40,000 characters; downloads stop at 2 MB.',
+    description: 'Fetch a web page (http or https) and return its readable text (HTML reduced to text), up to 40,000 characters; downloads stop at 2 MB. A URL on this machine or the local network (localhost, 192.168.x.x, ...) is queued for the owner\'s approval and is NOT fetched until approved; redirects into the local network are refused.',
     input: { url: z.string().url().describe('the page URL (http or https)'), max_chars: z.number().int().positive().max(40_000).optional().describe('return at most this many characters') },
     run: (args) => fetchUrlTool(args),
+    facts: async (args: { url: string }) => ({ privateAddress: await privateAddress(args.url) }),
   },
   read_note: {
     description: 'Read a markdown note from the notes vault (OBSIDIAN_VAULT_PATH). The name is relative to the vault; ".md" is added when missing.',

@@ -1,21 +1,69 @@
 // fetch_url and read_rss_feed: http(s) only, a size cap on what is read, a timeout,
-// HTML reduced to text, RSS 2.0 and Atom parsed with fast-xml-parser.
+// HTML reduced to text, RSS 2.0 and Atom parsed with fast-xml-parser. Addresses on
+// this machine or the local network (router pages, other services, cloud metadata)
+// are the policy's business (see privateAddress); a redirect may never lead there.
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
 import { ToolInputError } from './tool-error.ts';
 
 export const FETCH_MAX_BYTES = 2 * 1024 * 1024;
 export const FETCH_MAX_TEXT = 40_000;
 const FETCH_TIMEOUT_MS = 20_000;
+const MAX_REDIRECTS = 5;
+
+const PRIVATE = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 3]] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+
+function isPrivateIp(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return PRIVATE.check(mapped, 'ipv4');
+  return PRIVATE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * The private address a URL's host stands for (loopback, private network, link-local),
+ * or undefined for a public one. A host that does not resolve counts as public: the
+ * fetch will fail on its own.
+ */
+export async function privateAddress(url: string): Promise<string | undefined> {
+  let parsed: URL;
+  try { parsed = new URL(url); } catch { return undefined; }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return isPrivateIp(host) ? host : undefined;
+  try {
+    const addresses = await lookup(host, { all: true });
+    return addresses.find((a) => isPrivateIp(a.address))?.address;
+  } catch {
+    return undefined;
+  }
+}
 
 async function fetchCapped(url: string, accept: string): Promise<{ body: string; contentType: string; truncated: boolean; finalUrl: string }> {
-  let parsed: URL;
-  try { parsed = new URL(url); } catch { throw new ToolInputError(`url: not a valid URL: ${url}`); }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ToolInputError(`url: only http and https URLs can be fetched, not ${parsed.protocol}`);
+  let current: URL;
+  try { current = new URL(url); } catch { throw new ToolInputError(`url: not a valid URL: ${url}`); }
+  const startsPrivate = (await privateAddress(current.href)) !== undefined;
+  const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
   let response: Response;
-  try {
-    response = await fetch(parsed, { headers: { accept, 'user-agent': 'Lares/0.1 (+self-hosted agent)' }, redirect: 'follow', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  } catch (error) {
-    throw new ToolInputError(`could not fetch ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+  for (let hop = 0; ; hop++) {
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new ToolInputError(`url: only http and https URLs can be fetched, not ${current.protocol}`);
+    // Redirects are followed here, one by one, so none can lead from a public page into the local network.
+    if (hop > 0 && !startsPrivate) {
+      const address = await privateAddress(current.href);
+      if (address) throw new ToolInputError(`${url} redirected to ${current.href}, an address on this machine or the local network (${address}); refused. Fetch that URL directly if the owner should approve it.`);
+    }
+    try {
+      response = await fetch(current, { headers: { accept, 'user-agent': 'Lares/0.1 (+self-hosted agent)' }, redirect: 'manual', signal });
+    } catch (error) {
+      throw new ToolInputError(`could not fetch ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+    }
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) break;
+    await response.body?.cancel();
+    if (hop >= MAX_REDIRECTS) throw new ToolInputError(`fetching ${url} failed: more than ${MAX_REDIRECTS} redirects`);
+    try { current = new URL(location, current); } catch { throw new ToolInputError(`fetching ${url} failed: a redirect to an invalid URL (${location})`); }
   }
   if (!response.ok) {
     await response.body?.cancel();
@@ -36,7 +84,7 @@ async function fetchCapped(url: string, accept: string): Promise<{ body: string;
       chunks.push(value); total += value.length;
     }
   }
-  return { body: Buffer.concat(chunks).toString('utf8'), contentType: response.headers.get('content-type') ?? '', truncated, finalUrl: response.url || url };
+  return { body: Buffer.concat(chunks).toString('utf8'), contentType: response.headers.get('content-type') ?? '', truncated, finalUrl: current.href };
 }
 
 export async function fetchUrlTool(args: { url: string; max_chars?: number }): Promise<string> {
@@ -48,19 +96,81 @@ export async function fetchUrlTool(args: { url: string; max_chars?: number }): P
   return `${finalUrl} (${contentType || 'unknown type'})${truncated ? ` [download stopped at ${FETCH_MAX_BYTES} bytes]` : ''}\n\n${clipped}`;
 }
 
+const SKIPPED_ELEMENTS = new Set(['script', 'style', 'noscript', 'template', 'svg', 'head']);
+const BLOCK_ELEMENTS = new Set(['p', 'div', 'section', 'article', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'ul', 'ol', 'table', 'header', 'footer']);
+const closingTags = new Map<string, RegExp>();
+
+/**
+ * HTML reduced to readable text in one left-to-right pass (linear time: a page is
+ * untrusted, and regular expressions over it backtrack quadratically on input like
+ * thousands of unclosed `<` or `<!--`). An element that is never closed (a comment,
+ * a script) ends the document, as in a browser.
+ */
 export function htmlToText(html: string): string {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
-  let text = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|section|article|li|tr|h[1-6]|blockquote|pre|ul|ol|table|header|footer)\s*>/gi, '\n')
-    .replace(/<li\b[^>]*>/gi, '- ')
-    .replace(/<[^>]+>/g, '');
-  text = decodeEntities(text)
+  const out: string[] = [];
+  let title: string | undefined;
+  let pos = 0;
+  while (pos < html.length) {
+    const lt = html.indexOf('<', pos);
+    if (lt < 0) { out.push(html.slice(pos)); break; }
+    out.push(html.slice(pos, lt));
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      if (end < 0) break;
+      pos = end + 3;
+      continue;
+    }
+    const next = html[lt + 1] ?? '';
+    if (!/[A-Za-z/!?]/.test(next)) { out.push('<'); pos = lt + 1; continue; }
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) { out.push(html.slice(lt)); break; }
+    pos = gt + 1;
+    const closing = next === '/';
+    const name = /^[A-Za-z][A-Za-z0-9-]*/.exec(html.slice(lt + (closing ? 2 : 1), Math.min(gt, lt + 40)))?.[0]?.toLowerCase();
+    if (!name) continue;
+    if (closing) { if (BLOCK_ELEMENTS.has(name)) out.push('\n'); continue; }
+    if (name === 'br') { out.push('\n'); continue; }
+    if (name === 'li') { out.push('- '); continue; }
+    const selfClosing = html[gt - 1] === '/';
+    if ((name === 'title' || SKIPPED_ELEMENTS.has(name)) && !selfClosing) {
+      const end = closingTag(name);
+      end.lastIndex = pos;
+      const match = end.exec(html);
+      if (!match) break;
+      if (name === 'title') title ??= html.slice(pos, match.index);
+      // The title usually sits in <head>: look for it there before skipping the head.
+      if (name === 'head' && title === undefined) title = htmlTitle(html.slice(pos, match.index));
+      pos = match.index + match[0].length;
+    }
+  }
+  const text = decodeEntities(out.join(''))
     .split('\n').map((line) => line.replace(/[ \t\f\v\u00a0]+/g, ' ').trim()).join('\n')
     .replace(/\n{3,}/g, '\n\n').trim();
-  return title ? `${decodeEntities(title).trim()}\n\n${text}` : text;
+  const heading = title === undefined ? '' : decodeEntities(title).replace(/\s+/g, ' ').trim();
+  return heading ? `${heading}\n\n${text}` : text;
+}
+
+function htmlTitle(head: string): string | undefined {
+  let pos = 0;
+  for (;;) {
+    const lt = head.indexOf('<', pos);
+    if (lt < 0) return undefined;
+    const gt = head.indexOf('>', lt + 1);
+    if (gt < 0) return undefined;
+    pos = gt + 1;
+    if (/^<title[\s>]/i.test(head.slice(lt, gt + 1))) {
+      const end = closingTag('title');
+      end.lastIndex = pos;
+      const match = end.exec(head);
+      return match ? head.slice(pos, match.index) : undefined;
+    }
+  }
+}
+
+function closingTag(name: string): RegExp {
+  let re = closingTags.get(name);
+  if (!re) { re = new RegExp(`</${name}\\s*>`, 'gi'); closingTags.set(name, re); }
+  return re;
 }
 
 function decodeEntities(text: string): string {

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { McpHttpServer } from '../../src/mcp-server/http.ts';
-import { connectClient, makeConfig, makeWorkspace, startServer, textOf, type Workspace } from './helpers.ts';
+import { connectClient, makeConfig, makeWorkspace, rest, startServer, textOf, type Workspace } from './helpers.ts';
 
 const RSS = `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Garden News</title><link>http://example.invalid/</link>
@@ -39,6 +39,7 @@ describe('read_rss_feed and fetch_url against a local HTTP server', () => {
         '/big.txt': ['text/plain', 'x'.repeat(3 * 1024 * 1024)],
         '/not-a-feed': ['text/html', HTML],
       };
+      if (req.url === '/hop') { res.writeHead(302, { location: '/page.html' }).end(); return; }
       const route = routes[req.url ?? ''];
       if (!route) { res.writeHead(404).end('nope'); return; }
       res.writeHead(200, { 'content-type': route[0] }).end(route[1]);
@@ -56,7 +57,19 @@ describe('read_rss_feed and fetch_url against a local HTTP server', () => {
     ws?.cleanup();
   });
 
-  const call = (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args });
+  // Every URL here is on 127.0.0.1, which the policy sends to the owner first: the
+  // helper checks that, approves as the owner would, and returns the stored result.
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const result = await client.callTool({ name, arguments: args });
+    const pending = result.structuredContent as { status?: string; approvalId?: string } | undefined;
+    if (pending?.status !== 'pending_approval') return result;
+    assert.match(textOf(result), /PENDING APPROVAL — NOT DONE/);
+    assert.match(textOf(result), /this machine or the local network \(127\.0\.0\.1\)/);
+    const approved = await rest(server, 'POST', `/approvals/${pending.approvalId}/approve`);
+    assert.equal(approved.status, 200);
+    const outcome = approved.json.result as { text: string; isError: boolean };
+    return { content: [{ type: 'text', text: outcome.text }], ...(outcome.isError ? { isError: true } : {}) };
+  };
 
   it('reads an RSS 2.0 feed with a limit', async () => {
     const result = await call('read_rss_feed', { url: `${base}/rss.xml`, limit: 2 });
@@ -96,6 +109,31 @@ describe('read_rss_feed and fetch_url against a local HTTP server', () => {
     assert.match(text, /Heading\nFirst & foremost\.\n/);
     assert.match(text, /- one\n- two/);
     assert.doesNotMatch(text, /secret|color:red|<p>/);
+  });
+
+  it('a URL on this machine or the local network waits for the owner and is not fetched before', async () => {
+    let hits = 0;
+    const counter = createServer((_req, res) => { hits++; res.writeHead(200, { 'content-type': 'text/plain' }).end('LOCAL-SERVICE-DATA'); });
+    await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (counter.address() as AddressInfo).port;
+      for (const url of [`http://127.0.0.1:${port}/admin`, `http://localhost:${port}/admin`, `http://[::ffff:127.0.0.1]:${port}/admin`]) {
+        for (const tool of ['fetch_url', 'read_rss_feed']) {
+          const result = await client.callTool({ name: tool, arguments: { url } });
+          assert.match(textOf(result), /PENDING APPROVAL — NOT DONE/, `${tool} ${url}`);
+          assert.doesNotMatch(textOf(result), /LOCAL-SERVICE-DATA/);
+        }
+      }
+      assert.equal(hits, 0, 'nothing was fetched before the owner approved');
+    } finally {
+      await new Promise((resolve) => counter.close(resolve));
+    }
+  });
+
+  it('follows redirects within the approved local address', async () => {
+    const text = textOf(await call('fetch_url', { url: `${base}/hop` }));
+    assert.match(text, /page\.html \(text\/html/);
+    assert.match(text, /Heading/);
   });
 
   it('fetch_url caps what it downloads and returns', async () => {
