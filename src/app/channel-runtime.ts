@@ -6,6 +6,7 @@ import type { TerminalCommands } from '../channels/terminal/terminal-chat.ts';
 import type { Config } from '../config/config.ts';
 import { log } from '../log.ts';
 import type { MemoryStore } from '../memory/store.ts';
+import { describeCall, visible } from '../mcp-server/approvals.ts';
 import type { ApprovalSubscription, ApprovalsClient } from '../tools/approvals-client.ts';
 import type { ToolProvider } from '../tools/types.ts';
 import { feedApprovalOutcomes } from './approval-feed.ts';
@@ -87,7 +88,8 @@ export function approvalCommands(approvals: ApprovalsClient, store: MemoryStore,
         case 'approvals': {
           const pending = await approvals.listPending();
           if (pending.length === 0) return 'No pending approvals.';
-          return pending.map((a) => `${a.id}  ${a.tool} ${JSON.stringify(a.args).slice(0, 200)}\n    why: ${a.reason} (expires ${a.expiresAt})`).join('\n');
+          // the whole call, with control and bidi characters escaped: what you approve is what runs
+          return pending.map((a) => `${a.id}  ${describeCall(a.tool, a.args)}\n    arguments: ${visible(JSON.stringify(a.args))}\n    why: ${a.reason} (expires ${a.expiresAt})`).join('\n');
         }
         case 'approve': {
           if (!args[0]) return 'Usage: /approve ID [always]';
