@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { LaresToolRuntime } from '../mcp-server/runtime.ts';
+import { LettaApprovals } from '../letta/letta-approvals.ts';
+import { lettaBackendFromConfig } from '../letta/letta-backend.ts';
 import { createHttpApprovalsClient, createLocalApprovalsClient, restBaseUrl, type ApprovalRecord, type ApprovalsClient } from '../tools/approvals-client.ts';
 import { describeCall } from '../mcp-server/approvals.ts';
 import { loadCommandConfig } from './context-helpers.ts';
@@ -74,8 +76,17 @@ function wantsJson(command: Command): boolean {
 
 async function withClient(fn: (client: ApprovalsClient) => Promise<void>): Promise<void> {
   const config = loadCommandConfig({ quiet: true });
-  const { client, close } = openApprovalsClient(config);
+  const { client, close } = config.mode === 'letta' ? await openLettaApprovals(config) : openApprovalsClient(config);
   try { await fn(client); } finally { await close(); }
+}
+
+/** Letta mode: the approvals the Letta agent is waiting on, answered through Letta's API. */
+async function openLettaApprovals(config: Config): Promise<{ client: ApprovalsClient; close(): Promise<void> }> {
+  const approvals = new LettaApprovals();
+  const backend = lettaBackendFromConfig(config, { onApprovalRequest: approvals.onApprovalRequest });
+  approvals.attach(backend);
+  await backend.recoverPendingApprovals();
+  return { client: approvals, async close() { await backend.close(); await approvals.close(); } };
 }
 
 /** The approvals client a command should use: REST when MCP_URL is set, else the local queue. */

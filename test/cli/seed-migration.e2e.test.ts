@@ -90,6 +90,17 @@ test('rollback: USE_DIRECT_LLM=false — channels talk to the Letta agent again,
     assert.equal(replies.at(-1)?.reply, 'Done: ran write_file');
     await assert.rejects(runtime.approvals.approve(pending.id), /already/);
     feed.close();
+
+    // a request left waiting (Lares restarted, or decided from another terminal): lares approvals finds it in Letta
+    const waiting = await runtime.agent.send({ content: 'another note [approve]', source: 'terminal' });
+    const listed = await runLares(['approvals', '--json'], { env: { ...env, USE_DIRECT_LLM: 'false' }, cwd: dir });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).map((a: { id: string }) => a.id), waiting.pendingApprovals);
+    const approved = await runLares(['approvals', 'approve', waiting.pendingApprovals[0]], { env: { ...env, USE_DIRECT_LLM: 'false' }, cwd: dir });
+    assert.equal(approved.code, 0, approved.stderr);
+    const last = letta.requests.at(-1)!;
+    assert.equal(last.method, 'POST');
+    assert.deepEqual((last.body as { messages: unknown[] }).messages, [{ type: 'approval', approvals: [{ type: 'approval', tool_call_id: waiting.pendingApprovals[0], approve: true }] }]);
   } finally {
     await runtime.close();
   }
