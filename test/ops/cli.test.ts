@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { openSqliteStore } from '../../src/memory/open-store.ts';
 import { openPostgresStore } from '../../src/memory/postgres/postgres-store.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
+import { spawnCollect } from '../support/cli.ts';
 import { runLares } from '../support/run-lares.ts';
 import { fillStore } from './fill-store.ts';
 
@@ -67,17 +67,8 @@ test('lares export | lares import - round-trips through a pipe, in both formats'
   for (const format of ['jsonl', 'json']) {
     const target = join(dir, `piped-${format}.db`);
     const bin = fileURLToPath(new URL('../../bin/lares.js', import.meta.url));
-    const piped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('sh', ['-c', `"$NODE" "$BIN" export --format ${format} | SQLITE_DB_PATH="$TARGET" "$NODE" "$BIN" import - --json`], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, LARES_ENV_FILE: '/nonexistent/lares.env', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', NODE: process.execPath, BIN: bin, TARGET: target, SQLITE_DB_PATH: source },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-      child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    const piped = await spawnCollect('sh', ['-c', `"$NODE" "$BIN" export --format ${format} | SQLITE_DB_PATH="$TARGET" "$NODE" "$BIN" import - --json`], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LARES_ENV_FILE: '/nonexistent/lares.env', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', NODE: process.execPath, BIN: bin, TARGET: target, SQLITE_DB_PATH: source },
     });
     assert.equal(piped.code, 0, piped.stderr);
     assert.equal(JSON.parse(piped.stdout).message, 6, format);

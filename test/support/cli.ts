@@ -1,5 +1,5 @@
-// Runs the real `lares` command in a child process, with only the environment given.
-import { spawn } from 'node:child_process';
+// Runs the real `lares` command (or any command) in a child process and collects its output.
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -9,19 +9,24 @@ export const LARES_BIN = join(ROOT, 'bin', 'lares.js');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
-export function runLares(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+/** Spawns a command, feeds it `input` (or nothing), and resolves with its exit code and output. */
+export function spawnCollect(command: string, args: string[], options: SpawnOptions, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [LARES_BIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+    child.stdin!.end(input ?? '');
   });
+}
+
+/** `lares <args>` with only the environment given (plus PATH and HOME). */
+export function runLares(args: string[], options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+  return spawnCollect(NODE, [LARES_BIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...options.env } as NodeJS.ProcessEnv,
+  }, options.input);
 }
