@@ -105,7 +105,9 @@ export class Compactor {
     const summaries: Summary[] = [];
     let previous = await this.store.latestSummary(conversationId);
     const chunkBudget = Math.max(1000, Math.floor(this.settings.contextLimit * 0.5));
-    const all = [...chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget)];
+    // chunks are committed one by one: a chunk may only end where a cut is safe, or a failed later
+    // chunk would leave a tool_result whose tool_use was already compacted
+    const all = [...chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget, (i) => isSafeCut(plan.messages, i))];
     // a huge backlog (an imported history, a long outage of compaction) would cost one model call
     // per chunk: only the newest chunks are summarised; the older ones are indexed without a call
     // (kept in full, found by conversation_search), so one compaction costs at most a few calls
@@ -163,10 +165,17 @@ function indexNote(previous: string | undefined, messages: StoredMessage[]): str
   return previous ? `${previous}\n\n${note}` : note;
 }
 
-/** A cut before index `cut` is safe when it does not separate a tool_use from its result. */
+/**
+ * A cut before index `cut` is safe when it does not separate a tool_use from its result. At the
+ * end of the list, a last tool_use is still waiting for its result (a crash, or a turn running in
+ * another process): compacting it would orphan the result stored later.
+ */
 function isSafeCut(messages: StoredMessage[], cut: number): boolean {
   const next = messages.slice(cut).find((m) => m.role !== 'system');
-  if (!next) return true;
+  if (!next) {
+    const last = messages.slice(0, cut).findLast((m) => m.role !== 'system');
+    return !last?.blocks.some((b) => b.type === 'tool_use');
+  }
   return !next.blocks.some((b) => b.type === 'tool_result');
 }
 
@@ -177,12 +186,12 @@ function renderForSummary(m: StoredMessage): string {
   return `[#${m.id} ${m.createdAt} ${who}] ${clipped}`;
 }
 
-function* chunks<T>(items: T[], size: (item: T) => number, budget: number): Generator<T[]> {
+function* chunks<T>(items: T[], size: (item: T) => number, budget: number, canCutBefore: (index: number) => boolean): Generator<T[]> {
   let current: T[] = [];
   let used = 0;
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const s = size(item);
-    if (current.length > 0 && used + s > budget) {
+    if (current.length > 0 && used + s > budget && canCutBefore(index)) {
       yield current;
       current = [];
       used = 0;

@@ -3,7 +3,7 @@
 // Prompt caching: breakpoints go on the stable prefix (two system parts) and on the rolling tail
 // (the last message and the previous request's last message), so every request of a conversation
 // and of a tool loop reads the previous prefix from cache. Nothing volatile (no clock) is in the prefix.
-import type { ApiMessage, ContentBlock, TextBlock, ToolResultBlock } from '../llm/content.ts';
+import type { ApiMessage, ContentBlock, ImageBlock, TextBlock, ToolResultBlock } from '../llm/content.ts';
 import type { ModelRequest, ModelTool } from '../llm/provider.ts';
 import type { MemoryBlock, StoredMessage, Summary } from '../memory/store.ts';
 import type { ToolDefinition } from '../tools/types.ts';
@@ -111,10 +111,21 @@ function cleanBlocks(blocks: ContentBlock[]): ContentBlock[] {
   return blocks
     .filter((b) => !(b.type === 'text' && b.text.trim() === ''))
     .map((b) => {
-      if (!('cache_control' in b)) return b;
-      const { cache_control: _ignored, ...rest } = b as ContentBlock & { cache_control?: unknown };
+      // the API rejects empty text anywhere, also inside a tool result (an MCP tool may return
+      // an image with an empty caption): stored as it came, it would fail every later request
+      let block = b;
+      if (b.type === 'tool_result' && Array.isArray(b.content) && b.content.some(isBlankText)) {
+        const kept = b.content.filter((inner) => !isBlankText(inner));
+        block = { ...b, content: kept.length > 0 ? kept : '(no output)' };
+      }
+      if (!('cache_control' in block)) return block;
+      const { cache_control: _ignored, ...rest } = block as ContentBlock & { cache_control?: unknown };
       return rest as ContentBlock;
     });
+}
+
+function isBlankText(block: TextBlock | ImageBlock): boolean {
+  return block.type === 'text' && block.text.trim() === '';
 }
 
 /** Merges two same-role contents keeping tool_result blocks first, as the API requires. */

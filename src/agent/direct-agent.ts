@@ -20,7 +20,13 @@ export class DirectAgent implements AgentBackend {
     if (this.closed) return Promise.reject(new Error('Lares is shutting down; the message was not taken.'));
     const key = input.conversationId ?? DEFAULT_CONVERSATION;
     const previous = this.queues.get(key) ?? Promise.resolve();
-    const turn = previous.catch(() => undefined).then(() => this.orchestrator.runTurn(this.withRestartNote(input), events));
+    const turn = previous.catch(() => undefined).then(async () => {
+      const note = this.restartNote;
+      const result = await this.orchestrator.runTurn(this.withRestartNote(input), events);
+      // a duplicate stores nothing: keep the note for the first message that is really handled
+      if (result.stopReason === 'duplicate' && note && this.restartNote === undefined) this.restartNote = note;
+      return result;
+    });
     const settled = turn.catch(() => undefined);
     this.queues.set(key, settled);
     void settled.then(() => {

@@ -65,13 +65,18 @@ export class Orchestrator {
 
   private async runTurnLocked(conversationId: string, input: TurnInput, events: TurnEvents): Promise<TurnResult> {
     const { store, settings } = this.deps;
+    const content: ContentBlock[] = typeof input.content === 'string' ? [{ type: 'text', text: input.content }] : input.content;
+    // blank text is left out of requests: the request would end with Lares's own last reply (a
+    // prefill the model continues), or have no messages at all
+    if (content.every((b) => b.type === 'text' && b.text.trim() === '')) {
+      throw new LaresError('USAGE', 'the message is empty: write some text (or attach an image) to send it to Lares.', { exitCode: 1 });
+    }
     if (input.sourceRef && (await store.findMessageBySourceRef(input.sourceRef))) {
       log().info({ event: 'duplicate_message', sourceRef: input.sourceRef }, 'message already handled; skipped');
       return { reply: '', stopReason: 'duplicate', toolCalls: 0, incomplete: false, pendingApprovals: [] };
     }
     await this.repairDanglingToolUse(conversationId);
 
-    const content: ContentBlock[] = typeof input.content === 'string' ? [{ type: 'text', text: input.content }] : input.content;
     const [userMessage] = await store.appendMessages([{
       conversationId, role: 'user', blocks: content, sourceRef: input.sourceRef ?? null,
       metadata: { source: input.source, ...(input.replyToMessageId ? { replyTo: input.replyToMessageId } : {}), ...input.metadata },

@@ -13,7 +13,9 @@ export function registerContextCommand(program: Command): void {
     .action(action(async (options: { json?: boolean }) => {
       const config = loadCommandConfig({ quiet: true });
       const mcp = await mcpToolProviders(config);
-      const runtime = await createDirectRuntime(config, { modelOptional: true, toolProviders: mcp.providers });
+      // an open MCP connection keeps the process alive: close it if the runtime cannot start
+      const runtime = await createDirectRuntime(config, { modelOptional: true, toolProviders: mcp.providers })
+        .catch(async (error: unknown) => { await mcp.close(); throw error; });
       try {
         const context = await runtime.orchestrator.previewContext();
         const scale = (n: number) => runtime.compactor.messageTokens({ tokenCount: n, blocks: [] } as never);

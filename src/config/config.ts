@@ -132,7 +132,8 @@ export interface Config {
 /** Reads `.env` from the working directory (or LARES_ENV_FILE); real environment variables win. */
 export function readEnvironment(base: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string | undefined> {
   const file = base.LARES_ENV_FILE ?? resolve(cwd, '.env');
-  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  // a byte order mark (some Windows editors add one) would otherwise become part of the first name
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) : {};
   return { ...fromFile, ...base };
 }
 

@@ -32,7 +32,9 @@ export class ToolRouter {
         continue;
       }
       for (const tool of [...tools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-        const name = routes.has(tool.name) ? `${provider.name}__${tool.name}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) : tool.name;
+        // MCP allows names the Messages API refuses (dots, slashes): one such tool would fail every request
+        const valid = tool.name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 128);
+        const name = routes.has(valid) ? `${provider.name}__${tool.name}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) : valid;
         if (routes.has(name)) {
           log().warn({ event: 'tool_name_clash', provider: provider.name, tool: tool.name }, 'duplicate tool name even after prefixing; skipped');
           continue;

@@ -26,12 +26,18 @@ export function mapAnthropicError(error: unknown): LlmError {
     if (error.type === 'billing_error' || SPEND_LIMIT_CODES.has(code) || /spend limit|credit balance|billing/i.test(apiMessage)) {
       return new LlmError('spend_limit', `the Anthropic account cannot pay for more requests: ${apiMessage}. Raise the spend limit or add credit, then try again.`, { status, retryable: false, cause: error });
     }
-    if (status === 400 && /prompt is too long|context window|too many tokens|exceeds the context/i.test(apiMessage)) {
+    if (status === 400 && /prompt is too long|context window|too many tokens|exceeds? (the )?context/i.test(apiMessage)) {
       return new LlmError('context_exceeded', `the request is larger than the model's context window: ${apiMessage}`, { status, retryable: false, cause: error });
     }
     if (status === 429) return new LlmError('rate_limit', `rate limited by the Anthropic API: ${apiMessage}`, { status, retryable: true, retryAfterMs, cause: error });
     if (status === 529) return new LlmError('overloaded', 'the Anthropic API is overloaded', { status, retryable: true, retryAfterMs, cause: error });
     if (status === 408 || status === 409 || status >= 500) return new LlmError('server', `the Anthropic API failed (${status}): ${apiMessage}`, { status, retryable: true, retryAfterMs, cause: error });
+    // an error sent mid-stream (an SSE `error` event after HTTP 200) has no status, only its type
+    if (status === 0) {
+      if (error.type === 'overloaded_error') return new LlmError('overloaded', 'the Anthropic API is overloaded', { retryable: true, retryAfterMs, cause: error });
+      if (error.type === 'rate_limit_error') return new LlmError('rate_limit', `rate limited by the Anthropic API: ${apiMessage}`, { retryable: true, retryAfterMs, cause: error });
+      if (error.type === 'api_error' || error.type === 'timeout_error') return new LlmError('server', `the Anthropic API failed during the reply: ${apiMessage}`, { retryable: true, retryAfterMs, cause: error });
+    }
     return new LlmError('invalid_request', `the Anthropic API rejected the request (${status}): ${apiMessage}`, { status, retryable: false, cause: error });
   }
   return new LlmError('other', `the model call failed: ${(error as Error)?.message ?? String(error)}`, { retryable: false, cause: error });
