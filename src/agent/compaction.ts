@@ -85,6 +85,7 @@ export class Compactor {
   plan(messages: StoredMessage[], fixedTokens: number, protectFromId: number | undefined, targetTokens = this.targetTokens): CompactionPlan {
     const sizes = messages.map((m) => (m.role === 'system' ? 0 : this.messageTokens(m)));
     const total = fixedTokens + sizes.reduce((a, b) => a + b, 0);
+    if (total <= targetTokens) return { messages: [], tokensBefore: total, tokensAfter: total };
     let remaining = total;
     let bestCut = 0;
     let bestRemaining = total;

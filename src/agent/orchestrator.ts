@@ -277,7 +277,10 @@ export class Orchestrator {
     const { provider, store, calibration } = this.deps;
     const response = await provider.createMessage(context.request, {
       onText: events.onText,
-      onRetry: (info) => log().warn({ event: 'llm_retry', ...info }, `model call failed, retrying in ${info.delayMs} ms`),
+      onRetry: (info) => {
+        log().warn({ event: 'llm_retry', ...info }, `model call failed, retrying in ${info.delayMs} ms`);
+        events.onRetry?.(info);
+      },
     });
     const requestTokens = response.usage.inputTokens + response.usage.cacheReadTokens + response.usage.cacheWriteTokens;
     calibration.observe(context.estimate.total, requestTokens);

@@ -21,6 +21,8 @@ export interface TurnEvents {
   onText?(delta: string): void;
   onToolCall?(call: { id: string; name: string; input: Record<string, unknown> }): void;
   onToolResult?(result: { id: string; name: string; isError: boolean; pendingApprovalId?: string; content: string }): void;
+  /** a model call failed and is tried again: text streamed from the failed attempt will come again */
+  onRetry?(info: { attempt: number; delayMs: number; reason: string }): void;
 }
 
 export interface TurnResult {

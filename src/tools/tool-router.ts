@@ -85,9 +85,19 @@ export class ToolRouter {
 }
 
 function capOutcome(outcome: ToolOutcome): ToolOutcome {
-  if (typeof outcome.content === 'string' && outcome.content.length > MAX_RESULT_CHARS) {
-    const dropped = outcome.content.length - MAX_RESULT_CHARS;
-    return { ...outcome, content: `${outcome.content.slice(0, MAX_RESULT_CHARS)}\n… [result truncated: ${dropped} more characters]` };
-  }
-  return outcome;
+  if (typeof outcome.content === 'string') return { ...outcome, content: capText(outcome.content, MAX_RESULT_CHARS) };
+  // text blocks share the budget; images are passed as they are (the API sizes them itself)
+  let budget = MAX_RESULT_CHARS;
+  const content = outcome.content.map((block) => {
+    if (block.type !== 'text') return block;
+    const text = capText(block.text, Math.max(0, budget));
+    budget -= block.text.length;
+    return { ...block, text };
+  });
+  return { ...outcome, content };
+}
+
+function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}\n… [result truncated: ${text.length - max} more characters]`;
 }

@@ -90,8 +90,17 @@ test('a context-exceeded error from the API triggers compaction and one retry', 
   }
 });
 
-test('lares compact by hand compacts down to the target', async () => {
-  const h = await startDirectHarness({ env: { CONTEXT_LIMIT: '50000' } });
+test('lares compact by hand compacts down to the target, and does nothing below it', async () => {
+  const below = await startDirectHarness({ env: { CONTEXT_LIMIT: '50000' } });
+  try {
+    below.fake.setResponder(() => ({ text: 'ok' }));
+    for (let i = 0; i < 3; i++) await below.runtime.agent.send({ content: filler(i), source: 'terminal' });
+    assert.equal(await below.runtime.orchestrator.compactNow(), undefined, 'already below TARGET_AFTER_COMPACT: nothing to do');
+    assert.equal((await below.runtime.store.counts()).compactedMessages, 0);
+  } finally {
+    await below.close();
+  }
+  const h = await startDirectHarness({ env: { CONTEXT_LIMIT: '12000' } });
   try {
     h.fake.setResponder((request) => (isSummaryCall(request) ? { text: 'Summary: many garden messages.' } : { text: 'ok' }));
     for (let i = 0; i < 10; i++) await h.runtime.agent.send({ content: filler(i), source: 'terminal' });

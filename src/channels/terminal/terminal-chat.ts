@@ -61,6 +61,12 @@ export async function runTerminalChat(options: TerminalChatOptions): Promise<{ t
       const result: TurnResult = await agent.send({ content: line, source: 'terminal' }, {
         onText: interactive ? (delta) => { streamed += delta; output.write(delta); } : undefined,
         onToolCall: (call) => errorOutput.write(`${interactive ? '\n' : ''}  ⚙ ${call.name} ${truncate(JSON.stringify(call.input), 160)}\n`),
+        onRetry: interactive ? (info) => {
+          // what the failed attempt streamed is shown again by the retry: say so
+          if (streamed) output.write('\n');
+          errorOutput.write(`  ↻ ${info.reason}; trying again in ${Math.round(info.delayMs / 1000)} s\n`);
+          streamed = '';
+        } : undefined,
         onToolResult: (r) => {
           if (r.pendingApprovalId) errorOutput.write(`  ⏳ ${r.name} is waiting for approval (${r.pendingApprovalId}): /approve ${r.pendingApprovalId} or /deny ${r.pendingApprovalId}\n`);
           else if (r.isError) errorOutput.write(`  ✗ ${r.name}: ${truncate(r.content, 200)}\n`);

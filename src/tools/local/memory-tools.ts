@@ -21,7 +21,8 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
   }
 
   async function save(block: MemoryBlock, value: string, tool: string): Promise<ToolOutcome> {
-    if (value.length > block.charLimit) {
+    // a block already over its limit (e.g. migrated) may still be edited, as long as the edit shrinks it
+    if (value.length > block.charLimit && value.length > block.content.length) {
       throw new LaresError('MEMORY_TOOL_ERROR', `Edit failed: Exceeds ${block.charLimit} character limit (requested length: ${value.length}, ${value.length - block.charLimit} characters over). Shorten the text or remove something from \`${block.label}\` first.`);
     }
     const saved = await store.setBlockContent(block.label, value, `agent:${tool}`);
@@ -32,12 +33,13 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
     };
   }
 
+  /** The line of each (non-overlapping) occurrence of needle. */
   function lineNumbersOf(haystack: string, needle: string): number[] {
     const lines: number[] = [];
     let index = haystack.indexOf(needle);
     while (index !== -1) {
       lines.push(haystack.slice(0, index).split('\n').length);
-      index = haystack.indexOf(needle, index + 1);
+      index = haystack.indexOf(needle, index + needle.length);
     }
     return lines;
   }
@@ -50,7 +52,8 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
       throw new LaresError('MEMORY_TOOL_ERROR', `No replacement was performed, old_string \`${oldString}\` did not appear verbatim in memory block with label \`${labelName}\`.`);
     }
     if (lines.length > 1) {
-      throw new LaresError('MEMORY_TOOL_ERROR', `No replacement was performed. Multiple occurrences of old_string \`${oldString}\` in lines ${lines.join(', ')}. Please ensure it is unique.`);
+      const where = [...new Set(lines)].map((line) => { const n = lines.filter((l) => l === line).length; return n > 1 ? `${line} (${n} times)` : String(line); });
+      throw new LaresError('MEMORY_TOOL_ERROR', `No replacement was performed. Multiple occurrences of old_string \`${oldString}\` in lines ${where.join(', ')}. Please ensure it is unique.`);
     }
     return save(block, block.content.replace(oldString, () => newString), tool);
   }
