@@ -122,7 +122,7 @@ export class Compactor {
       summaries.push(previous);
     }
     for (const chunk of all.slice(-MAX_SUMMARY_CALLS)) {
-      const text = await this.summarise(previous?.summary, chunk);
+      const text = await this.summarise(conversationId, previous?.summary, chunk);
       const summary = await this.store.compact({
         conversationId,
         summary: text,
@@ -138,7 +138,7 @@ export class Compactor {
     return result;
   }
 
-  private async summarise(previous: string | undefined, messages: StoredMessage[]): Promise<string> {
+  private async summarise(conversationId: string, previous: string | undefined, messages: StoredMessage[]): Promise<string> {
     const transcript = messages.map(renderForSummary).join('\n');
     const prompt = [
       previous ? `<previous_summary>\n${previous}\n</previous_summary>` : '<previous_summary>(none yet)</previous_summary>',
@@ -152,6 +152,8 @@ export class Compactor {
       tools: [],
       messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],
     });
+    const { usage } = response;
+    await this.store.recordUsage({ conversationId, kind: 'compaction', model: response.model, ...usage, requestTokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens });
     const text = response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
     if (!text) throw new Error('the summary came back empty');
     return text;

@@ -98,6 +98,8 @@ export interface MessageSearchOptions {
 
 export interface UsageRecord {
   conversationId?: string;
+  /** a turn's request (default) or a compaction summary call */
+  kind?: 'turn' | 'compaction';
   model: string;
   inputTokens: number;
   cacheReadTokens: number;
@@ -110,7 +112,8 @@ export interface UsageRecord {
   createdAt?: string;
 }
 
-export interface StoredUsage extends Required<Omit<UsageRecord, 'conversationId' | 'lastMessageId' | 'requestTokens'>> {
+export interface StoredUsage extends Required<Omit<UsageRecord, 'conversationId' | 'lastMessageId' | 'requestTokens' | 'kind'>> {
+  kind: 'turn' | 'compaction';
   id: number;
   conversationId: string;
   requestTokens: number;
@@ -164,7 +167,9 @@ export interface MemoryStore {
 
   // usage of model calls
   recordUsage(usage: UsageRecord): Promise<void>;
+  /** the last turn request's usage (compaction calls are not "the last request") */
   lastUsage(conversationId?: string): Promise<StoredUsage | undefined>;
+  /** every call, compaction included: what the conversation cost */
   usageTotals(conversationId?: string): Promise<{ calls: number; inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; outputTokens: number }>;
 
   // small key/value state (last seen Discord message, last start time, base instructions...)

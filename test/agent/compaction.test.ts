@@ -34,6 +34,8 @@ test('compaction summarises old messages, deletes nothing, keeps pairs and stays
     // nothing deleted: every person's message is still stored and searchable
     const db = new DatabaseSync(h.dbPath);
     const userMessages = db.prepare("SELECT COUNT(*) AS n FROM messages WHERE role = 'user' AND content LIKE 'Message %'").get() as { n: number };
+    const compactionCalls = db.prepare("SELECT COUNT(*) AS n FROM llm_usage WHERE kind = 'compaction'").get() as { n: number };
+    assert.equal(Number(compactionCalls.n), summaryPrompts.length, 'summary calls are counted in the usage, as compaction');
     db.close();
     assert.equal(Number(userMessages.n), 40);
     const hits = await store.searchMessages('watering can number 0');

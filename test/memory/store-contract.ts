@@ -362,7 +362,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         await store.recordUsage({ model: 'm2', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4, requestTokens: 999, createdAt: '2026-03-03T03:03:03.003Z' });
         await store.recordUsage({ conversationId: 'other', model: 'm3', inputTokens: 1000, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1 });
         const last = await store.lastUsage();
-        assert.deepEqual({ ...last, id: 0 }, { id: 0, conversationId: 'default', model: 'm2', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4, requestTokens: 999, lastMessageId: null, createdAt: '2026-03-03T03:03:03.003Z' });
+        assert.deepEqual({ ...last, id: 0 }, { id: 0, conversationId: 'default', model: 'm2', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4, requestTokens: 999, lastMessageId: null, createdAt: '2026-03-03T03:03:03.003Z', kind: 'turn' });
         assert.deepEqual(await store.usageTotals(), { calls: 2, inputTokens: 11, cacheReadTokens: 102, cacheWriteTokens: 8, outputTokens: 24 });
         assert.deepEqual(await store.usageTotals('other'), { calls: 1, inputTokens: 1000, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1 });
         const otherLast = await store.lastUsage('other');
@@ -373,6 +373,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         assert.equal(fourth?.requestTokens, 115);
         assert.equal(fourth?.lastMessageId, 3);
         assert.match(fourth!.createdAt, ISO_MS);
+        // a compaction call counts in the totals but is not "the last request"
+        await store.recordUsage({ kind: 'compaction', model: 'm5', inputTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1 });
+        assert.equal((await store.lastUsage())?.model, 'm4');
+        assert.equal((await store.usageTotals()).calls, 4);
       });
 
       test('meta values are set, replaced and read back exactly', async (t) => {

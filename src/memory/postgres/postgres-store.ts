@@ -277,20 +277,20 @@ export class PostgresStore implements MemoryStore {
   // ---- usage
 
   async recordUsage(u: UsageRecord): Promise<void> {
-    await this.pool.query(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+    await this.pool.query(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at, kind)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
       u.conversationId ?? DEFAULT_CONVERSATION, u.model, u.inputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.outputTokens,
-      u.requestTokens ?? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens, u.lastMessageId ?? null, u.createdAt ?? nowIso(),
+      u.requestTokens ?? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens, u.lastMessageId ?? null, u.createdAt ?? nowIso(), u.kind ?? 'turn',
     ]);
   }
 
   async lastUsage(conversationId = DEFAULT_CONVERSATION): Promise<StoredUsage | undefined> {
-    const r = (await this.pool.query('SELECT * FROM llm_usage WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1', [conversationId])).rows[0];
+    const r = (await this.pool.query("SELECT * FROM llm_usage WHERE conversation_id = $1 AND kind = 'turn' ORDER BY id DESC LIMIT 1", [conversationId])).rows[0];
     if (!r) return undefined;
     return {
       id: Number(r.id), conversationId: r.conversation_id, model: r.model, inputTokens: Number(r.input_tokens), cacheReadTokens: Number(r.cache_read_tokens),
       cacheWriteTokens: Number(r.cache_write_tokens), outputTokens: Number(r.output_tokens), requestTokens: Number(r.request_tokens),
-      lastMessageId: r.last_message_id === null ? null : Number(r.last_message_id), createdAt: r.created_at,
+      lastMessageId: r.last_message_id === null ? null : Number(r.last_message_id), createdAt: r.created_at, kind: r.kind,
     };
   }
 

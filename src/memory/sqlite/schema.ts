@@ -85,6 +85,8 @@ export const SQLITE_MIGRATIONS: string[] = [
 
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // 2: which kind of call a usage row is: a turn's request, or a compaction summary
+  `ALTER TABLE llm_usage ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn' CHECK (kind IN ('turn', 'compaction'));`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;

@@ -255,20 +255,20 @@ export class SqliteStore implements MemoryStore {
   // ---- usage
 
   async recordUsage(u: UsageRecord): Promise<void> {
-    this.sql(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    this.sql(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at, kind)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       u.conversationId ?? DEFAULT_CONVERSATION, u.model, u.inputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.outputTokens,
-      u.requestTokens ?? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens, u.lastMessageId ?? null, u.createdAt ?? nowIso(),
+      u.requestTokens ?? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens, u.lastMessageId ?? null, u.createdAt ?? nowIso(), u.kind ?? 'turn',
     );
   }
 
   async lastUsage(conversationId = DEFAULT_CONVERSATION): Promise<StoredUsage | undefined> {
-    const r = this.sql('SELECT * FROM llm_usage WHERE conversation_id = ? ORDER BY id DESC LIMIT 1').get(conversationId) as Row | undefined;
+    const r = this.sql("SELECT * FROM llm_usage WHERE conversation_id = ? AND kind = 'turn' ORDER BY id DESC LIMIT 1").get(conversationId) as Row | undefined;
     if (!r) return undefined;
     return {
       id: Number(r.id), conversationId: r.conversation_id, model: r.model, inputTokens: Number(r.input_tokens), cacheReadTokens: Number(r.cache_read_tokens),
       cacheWriteTokens: Number(r.cache_write_tokens), outputTokens: Number(r.output_tokens), requestTokens: Number(r.request_tokens),
-      lastMessageId: r.last_message_id === null ? null : Number(r.last_message_id), createdAt: r.created_at,
+      lastMessageId: r.last_message_id === null ? null : Number(r.last_message_id), createdAt: r.created_at, kind: r.kind,
     };
   }
 
