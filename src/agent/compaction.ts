@@ -4,11 +4,11 @@
 // messages are marked compacted in one transaction: nothing is ever deleted, and
 // conversation_search still finds every message. A long backlog is summarised in chunks,
 // each folding in the previous summary (recursive summaries), each committed on its own.
-import { blocksToText } from '../llm/content.ts';
-import type { ModelProvider } from '../llm/provider.ts';
+import { blocksToText, type TextBlock } from '../llm/content.ts';
+import type { ModelProvider, ModelRequest, ModelResponse } from '../llm/provider.ts';
 import type { MemoryStore, StoredMessage, Summary } from '../memory/store.ts';
 import { log } from '../log.ts';
-import { estimateBlocksTokens, estimateTextTokens, type TokenCalibration } from './tokens.ts';
+import { estimateBlocksTokens, estimateRequestTokens, estimateTextTokens, type TokenCalibration } from './tokens.ts';
 
 export interface CompactionSettings {
   model: string;
@@ -31,9 +31,7 @@ export interface CompactionResult {
   tokensAfter: number;
 }
 
-const SUMMARY_SYSTEM = [
-  'You maintain the long-term conversation summary of Lares, a personal AI companion.',
-  'You will get the previous summary (if any) and a transcript of the next stretch of conversation.',
+const SUMMARY_GUIDELINES = [
   'Write ONE updated summary that replaces the previous one. Keep, as compact bullet points under headings:',
   '- Facts about the person (name, preferences, people, routines, health, work, projects).',
   '- Decisions made and commitments or promises (who, what, by when).',
@@ -41,6 +39,12 @@ const SUMMARY_SYSTEM = [
   '- What was tried (tools used, what worked, what failed and why).',
   '- Lookup hints: distinctive keywords, names, dates and message ids that conversation_search can find later.',
   'Write in the first person as Lares. Be specific (names, dates, numbers). Do not invent anything.',
+].join('\n');
+
+const SUMMARY_SYSTEM = [
+  'You maintain the long-term conversation summary of Lares, a personal AI companion.',
+  'You will get the previous summary (if any) and a transcript of the next stretch of conversation.',
+  SUMMARY_GUIDELINES,
 ].join('\n');
 
 const MAX_CHARS_PER_MESSAGE = 4000;
@@ -101,10 +105,27 @@ export class Compactor {
     return { messages: messages.slice(0, bestCut), tokensBefore: total, tokensAfter: bestRemaining };
   }
 
-  /** Summarises the planned messages; throws if the model call fails (the history is then untouched). */
-  async run(conversationId: string, plan: CompactionPlan): Promise<CompactionResult> {
+  /**
+   * Summarises the planned messages; throws if the model call fails (the history is then untouched).
+   * With `current` (the request the turn was about to send) the summary is asked for at the end of
+   * that same request, so nearly all of its input is read from the prompt cache; otherwise (a
+   * forced compaction, a backlog larger than the context) the messages go as a transcript.
+   */
+  async run(conversationId: string, plan: CompactionPlan, current?: ModelRequest): Promise<CompactionResult> {
     const summaries: Summary[] = [];
     let previous = await this.store.latestSummary(conversationId);
+    if (current && plan.messages.length > 0 && this.fitsWithSummary(current)) {
+      const text = await this.summariseInContext(conversationId, current);
+      if (text) {
+        const last = plan.messages[plan.messages.length - 1];
+        const summary = await this.store.compact({
+          conversationId, summary: text, startMessageId: previous?.startMessageId ?? plan.messages[0].id, endMessageId: last.id,
+          tokenCount: this.calibration.tokens(estimateTextTokens(text)),
+        }, plan.messages.map((m) => m.id));
+        return this.done(conversationId, plan, [summary]);
+      }
+      log().warn({ event: 'compaction_in_context_empty', conversationId }, 'the in-context summary came back empty; summarising a transcript instead');
+    }
     const chunkBudget = Math.max(1000, Math.floor(this.settings.contextLimit * 0.5));
     // chunks are committed one by one: a chunk may only end where a cut is safe, or a failed later
     // chunk would leave a tool_result whose tool_use was already compacted
@@ -133,9 +154,40 @@ export class Compactor {
       summaries.push(summary);
       previous = summary;
     }
+    return this.done(conversationId, plan, summaries);
+  }
+
+  private done(conversationId: string, plan: CompactionPlan, summaries: Summary[]): CompactionResult {
     const result = { summaries, messagesCompacted: plan.messages.length, tokensBefore: plan.tokensBefore, tokensAfter: plan.tokensAfter };
     log().info({ event: 'compaction', conversationId, ...result, summaries: summaries.map((s) => s.id) }, `compacted ${plan.messages.length} messages into ${summaries.length} summary step(s)`);
     return result;
+  }
+
+  /** The current request plus the summary's reply still fit the context. */
+  private fitsWithSummary(request: ModelRequest): boolean {
+    return this.calibration.tokens(estimateRequestTokens(request).total) + this.summaryMaxTokens + 500 <= this.settings.contextLimit;
+  }
+
+  /** Asks for the summary at the end of the turn's own request (its prefix is in the prompt cache). */
+  private async summariseInContext(conversationId: string, current: ModelRequest): Promise<string> {
+    const instruction: TextBlock = { type: 'text', text: [
+      '[compaction] My context is nearly full. Before going on, I write the updated long-term summary of this conversation;',
+      'it replaces the <conversation_summary> in my system prompt, and the older messages leave my context (they stay searchable with conversation_search).',
+      SUMMARY_GUIDELINES,
+      `At most about ${Math.floor(this.summaryMaxTokens * 0.7)} words. Do not call any tool and do not answer the person now: reply with the summary text only.`,
+    ].join('\n') };
+    const messages = current.messages.map((m) => ({ ...m, content: [...m.content] }));
+    const last = messages[messages.length - 1];
+    if (last?.role === 'user') last.content.push(instruction);
+    else messages.push({ role: 'user', content: [instruction] });
+    const response = await this.provider.createMessage({ ...current, maxTokens: this.summaryMaxTokens, messages });
+    await this.recordUsage(conversationId, response);
+    return response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
+  }
+
+  private async recordUsage(conversationId: string, response: ModelResponse): Promise<void> {
+    const { usage } = response;
+    await this.store.recordUsage({ conversationId, kind: 'compaction', model: response.model, ...usage, requestTokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens });
   }
 
   private async summarise(conversationId: string, previous: string | undefined, messages: StoredMessage[]): Promise<string> {
@@ -152,8 +204,7 @@ export class Compactor {
       tools: [],
       messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],
     });
-    const { usage } = response;
-    await this.store.recordUsage({ conversationId, kind: 'compaction', model: response.model, ...usage, requestTokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens });
+    await this.recordUsage(conversationId, response);
     const text = response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
     if (!text) throw new Error('the summary came back empty');
     return text;

@@ -164,7 +164,7 @@ export class Orchestrator {
     const fixed = this.deps.calibration.tokens(context.estimate.tools + context.estimate.system);
     const plan = this.deps.compactor.plan(messages, fixed, undefined);
     if (plan.messages.length === 0) return undefined;
-    return this.deps.compactor.run(conversationId, plan);
+    return this.deps.compactor.run(conversationId, plan, context.request);
   }
 
   /** If the last stored API message is an assistant tool_use with no results (a crash), answer it. */
@@ -227,7 +227,9 @@ export class Orchestrator {
     const plan = compactor.plan(messages, fixed, protectFromId, target);
     if (plan.messages.length > 0) {
       try {
-        await compactor.run(conversationId, plan);
+        // normally the summary is asked for at the end of the request itself (read from cache);
+        // when the API refused that request as too large, a transcript goes instead
+        await compactor.run(conversationId, plan, force ? undefined : context.request);
       } catch (error) {
         log().error({ event: 'compaction_failed', conversationId, err: errorMessage(error) }, 'compaction failed; history untouched, sending a shortened window instead');
       }

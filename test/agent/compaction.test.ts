@@ -4,7 +4,10 @@ import { DatabaseSync } from 'node:sqlite';
 import type { RecordedRequest } from '../fakes/anthropic.ts';
 import { startDirectHarness } from '../support/direct.ts';
 
-const isSummaryCall = (r: RecordedRequest) => JSON.stringify(r.body.system ?? '').includes('long-term conversation summary');
+// a summary is asked for either at the end of the turn's own request (in context, read from cache) or,
+// when that cannot be sent, over a transcript with its own system prompt
+const isInContextSummary = (r: RecordedRequest) => JSON.stringify(r.body.messages.at(-1)).includes('[compaction]');
+const isSummaryCall = (r: RecordedRequest) => isInContextSummary(r) || JSON.stringify(r.body.system ?? '').includes('long-term conversation summary');
 
 function filler(i: number): string {
   return `Message ${i} about the garden project: tomatoes, basil and the blue watering can number ${i}. `.repeat(6);
@@ -16,7 +19,7 @@ test('compaction summarises old messages, deletes nothing, keeps pairs and stays
     const summaryPrompts: string[] = [];
     h.fake.setResponder((request, index) => {
       if (isSummaryCall(request)) {
-        summaryPrompts.push(request.body.messages[0].content[0].text);
+        summaryPrompts.push(JSON.stringify(request.body));
         return { text: `Summary v${summaryPrompts.length}: the person talks about the garden project (tomatoes, basil).` };
       }
       // every third turn uses a tool, so there are tool_use/tool_result pairs to keep together
@@ -53,6 +56,13 @@ test('compaction summarises old messages, deletes nothing, keeps pairs and stays
     assert.equal(turnRequests.length, h.fake.requests.filter((r) => !isSummaryCall(r)).length);
     assert.match(turnRequests.at(-1)!.body.system[0].text, new RegExp(`Summary v${summaryPrompts.length}`));
     for (const r of turnRequests) assert.ok(h.fake.countTokens(r.body) <= 9000);
+    // the summary is asked for at the end of the turn's own request: its input is read from the cache
+    const inContext = h.fake.requests.filter(isInContextSummary);
+    assert.ok(inContext.length >= 1, 'summaries were asked for in context');
+    for (const r of inContext) {
+      const u = r.usage!;
+      assert.ok(u.cache_read_input_tokens / (u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens) > 0.5, 'mostly read from cache');
+    }
   } finally {
     await h.close();
   }
