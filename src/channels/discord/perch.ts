@@ -28,7 +28,7 @@ export function perchPrompt(at: string): string {
 
 export interface PerchLoop {
   /** Runs one perch turn now (skipped while the previous one is still waiting or running). */
-  tick(): Promise<void>;
+  tick(options?: { scheduled?: boolean }): Promise<void>;
   /** when the last tick started (UTC ISO), for /health */
   lastTickAt(): string | undefined;
   readonly intervalMs: number;
@@ -51,7 +51,12 @@ export function startPerch(options: PerchOptions): PerchLoop {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const tick = (): Promise<void> => {
+  /**
+   * A timer tick carries its interval slot as sourceRef: several workers sharing one database run
+   * one perch turn per slot (the others see a duplicate and stay silent). A tick asked for by hand
+   * (SIGUSR2) always runs.
+   */
+  const tick = (options: { scheduled?: boolean } = {}): Promise<void> => {
     if (running) {
       logger.info({ event: 'perch_skipped' }, 'perch tick skipped: the previous one has not finished');
       return running;
@@ -60,7 +65,8 @@ export function startPerch(options: PerchOptions): PerchLoop {
     logger.info({ event: 'perch_tick', at: last }, 'perch time');
     running = (async () => {
       try {
-        const result = await agent.send({ source: 'perch', content: perchPrompt(last!), metadata: { perchAt: last } });
+        const slot = options.scheduled && intervalMs > 0 ? `perch:${intervalMs}:${Math.floor(Date.parse(last!) / intervalMs)}` : undefined;
+        const result = await agent.send({ source: 'perch', content: perchPrompt(last!), metadata: { perchAt: last }, ...(slot ? { sourceRef: slot } : {}) });
         if (isSilentReply(result.reply)) {
           logger.info({ event: 'perch_silent', toolCalls: result.toolCalls }, 'perch time: nothing to say');
           return;
@@ -77,7 +83,7 @@ export function startPerch(options: PerchOptions): PerchLoop {
 
   const arm = () => {
     if (stopped || intervalMs <= 0) return;
-    timer = setTimeout(() => { void tick().finally(arm); }, intervalMs);
+    timer = setTimeout(() => { void tick({ scheduled: true }).finally(arm); }, intervalMs);
   };
   arm();
 
