@@ -91,8 +91,9 @@ export function buildContext(input: ContextInput): BuiltContext {
 export function toApiMessages(stored: StoredMessage[]): { messages: ApiMessage[]; messageIds: number[] } {
   const messages: ApiMessage[] = [];
   const messageIds: number[] = [];
+  const refused = refusedTurns(stored);
   for (const m of stored) {
-    if (m.role === 'system') continue;
+    if (m.role === 'system' || refused.has(m.id)) continue;
     const content = cleanBlocks(m.blocks);
     if (content.length === 0) continue;
     messageIds.push(m.id);
@@ -105,6 +106,25 @@ export function toApiMessages(stored: StoredMessage[]): { messages: ApiMessage[]
   }
   pairToolCalls(messages);
   return { messages, messageIds };
+}
+
+/**
+ * A refused turn must be taken out of the context, or the model keeps refusing (Anthropic's
+ * guidance for stop_reason "refusal"). It stays stored and searchable: only the request leaves out
+ * the refusal and its turn, back to the person's message that started it.
+ */
+function refusedTurns(stored: StoredMessage[]): Set<number> {
+  const out = new Set<number>();
+  for (let i = 0; i < stored.length; i++) {
+    if (stored[i].role !== 'assistant' || stored[i].metadata?.stopReason !== 'refusal') continue;
+    for (let j = i; j >= 0; j--) {
+      const m = stored[j];
+      out.add(m.id);
+      const source = m.metadata?.source;
+      if (m.role === 'user' && source !== 'tool_results' && source !== 'repair') break;
+    }
+  }
+  return out;
 }
 
 function cleanBlocks(blocks: ContentBlock[]): ContentBlock[] {

@@ -94,7 +94,9 @@ export class Orchestrator {
 
     for (let iteration = 1; ; iteration++) {
       const response = await this.callModel(conversationId, userMessage.id, { blocks, baseInstructions }, events);
-      const replyBlocks = response.content.filter((b) => !(b.type === 'text' && b.text.trim() === ''));
+      let replyBlocks = response.content.filter((b) => !(b.type === 'text' && b.text.trim() === ''));
+      // a refusal is always stored, so the context builder can leave the refused turn out
+      if (response.stopReason === 'refusal' && replyBlocks.length === 0) replyBlocks = [{ type: 'text', text: '(declined)' }];
       const [assistant] = replyBlocks.length > 0
         ? await store.appendMessages([{ conversationId, role: 'assistant', blocks: replyBlocks, metadata: { stopReason: response.stopReason, model: response.model, responseId: response.id } }])
         : [undefined];
@@ -127,7 +129,8 @@ export class Orchestrator {
           : '[My reply was cut off: the conversation reached the model\'s context window. Ask me to continue.]');
         incomplete = true;
       } else if (stopReason === 'refusal') {
-        if (!text) texts.push('[The model declined to answer this request.]');
+        if (text === '(declined)') texts.pop(); // our placeholder, not the model's words
+        texts.push('[The model declined to answer this request. That exchange is kept in the history but left out of what the model sees from now on; rephrase to try again.]');
         incomplete = true;
       } else if (stopReason === 'pause_turn') {
         incomplete = true;

@@ -122,6 +122,11 @@ describe('stop reasons', () => {
     assert.match(result.reply, /declined/);
     h.fake.enqueue({ text: 'Hi again.' });
     assert.equal((await h.runtime.agent.send({ content: 'Hello?', source: 'terminal' })).reply, 'Hi again.');
+    // the refused turn is stored, but left out of what the model sees (or it would keep refusing)
+    const sent = JSON.stringify(h.fake.requests.at(-1)!.body.messages);
+    assert.doesNotMatch(sent, /Something bad\./);
+    assert.match(sent, /Hello\?/);
+    assert.equal((await h.runtime.store.searchMessages('Something bad'))[0]?.content, 'Something bad.');
   });
 
   test('model_context_window_exceeded: reported as cut off', async () => {
