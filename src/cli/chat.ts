@@ -15,12 +15,6 @@ export function registerChatCommand(program: Command): void {
       announceMode(config, { plain: true });
       const runtime = await createChannelRuntime(config, { channel: 'terminal' });
       const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
-      // approval decisions (here with /approve, or from `lares approvals`, Discord, REST) come back
-      // into the conversation as a turn of their own; the reply is shown here
-      const feed = runtime.feedApprovalOutcomes((reply, outcome) => {
-        process.stderr.write(`\n  ${outcome.split('\n')[0]}\n`);
-        process.stdout.write(options.json ? `${JSON.stringify(reply)}\n` : `${interactive ? 'lares › ' : ''}${reply.reply}\n`);
-      });
       try {
         const { failures, turns } = await runTerminalChat({
           agent: runtime.agent,
@@ -31,10 +25,18 @@ export function registerChatCommand(program: Command): void {
           json: options.json,
           commands: runtime.terminalCommands,
           banner: runtime.banner,
+          // approval decisions (here with /approve, or from `lares approvals`, Discord, REST) come back
+          // into the conversation as a turn of their own; the reply is shown here
+          background: (print) => {
+            const feed = runtime.feedApprovalOutcomes((reply, outcome) => {
+              print(`  ${outcome.split('\n')[0]}`, 'err');
+              print(options.json ? JSON.stringify(reply) : `${interactive ? 'lares › ' : ''}${reply.reply}`);
+            });
+            return () => feed.close();
+          },
         });
         if (failures > 0 && failures === turns) process.exitCode = 1;
       } finally {
-        feed.close();
         await runtime.close();
       }
     }));

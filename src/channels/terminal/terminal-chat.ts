@@ -21,6 +21,11 @@ export interface TerminalChatOptions {
   commands?: TerminalCommands;
   /** extra lines printed once at the start of an interactive session */
   banner?: string[];
+  /**
+   * Output that arrives between turns (an approval outcome and Lares's reply to it): given a
+   * printer that writes above the prompt and draws the prompt again; returns an unsubscribe.
+   */
+  background?(print: (text: string, stream?: 'out' | 'err') => void): () => void;
 }
 
 const BUILTIN_HELP = ['/help  show commands', '/quit  leave (or Ctrl-D)'];
@@ -30,6 +35,11 @@ export async function runTerminalChat(options: TerminalChatOptions): Promise<{ t
   const rl = createInterface({ input: options.input, output: interactive ? output : undefined, terminal: interactive });
   let turns = 0;
   let failures = 0;
+  const unsubscribe = options.background?.((text, stream = 'out') => {
+    if (interactive) output.write('\r\x1b[K'); // clear the prompt line, print, then draw it again
+    (stream === 'err' ? errorOutput : output).write(text.endsWith('\n') ? text : `${text}\n`);
+    if (interactive) rl.prompt(true);
+  });
   if (interactive) {
     for (const line of options.banner ?? []) output.write(`${line}\n`);
     output.write('Type a message, /help for commands, Ctrl-D to leave.\n');
@@ -83,6 +93,7 @@ export async function runTerminalChat(options: TerminalChatOptions): Promise<{ t
     }
     if (interactive) rl.prompt();
   }
+  unsubscribe?.();
   rl.close();
   return { turns, failures };
 }
