@@ -175,6 +175,8 @@ export interface MemoryStore {
   // small key/value state (last seen Discord message, last start time, base instructions...)
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Sets the key only if it is absent, atomically: true when this call set it (a claim among workers). */
+  claimMeta(key: string, value: string): Promise<boolean>;
 
   /** Import rows idempotently in one transaction: rows whose sourceRef exists already are skipped. */
   importBatch(batch: ImportBatch): Promise<ImportResult>;

@@ -389,6 +389,15 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         assert.equal(await store.getMeta('base_instructions'), 'multi\nline "quoted" 🎉');
       });
 
+      test('claimMeta sets a key only once, even when claimed concurrently', async (t) => {
+        const store = await fresh(t);
+        const results = await Promise.all(['a', 'b', 'c', 'd'].map((who) => store.claimMeta('claim.x', who)));
+        assert.equal(results.filter(Boolean).length, 1);
+        const winner = ['a', 'b', 'c', 'd'][results.indexOf(true)];
+        assert.equal(await store.getMeta('claim.x'), winner);
+        assert.equal(await store.claimMeta('claim.x', 'late'), false);
+      });
+
       test('counts reflect every table', async (t) => {
         const store = await fresh(t);
         assert.deepEqual(await store.counts(), { blocks: 0, messages: 0, compactedMessages: 0, summaries: 0, passages: 0 });

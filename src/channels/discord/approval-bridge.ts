@@ -5,6 +5,7 @@
 // The approval id ↔ Discord message mapping is kept in the store's meta table, so a restart
 // neither loses a request nor posts it twice, and requests decided elsewhere (CLI, REST)
 // update their Discord message.
+import { randomUUID } from 'node:crypto';
 import type { AgentBackend, TurnResult } from '../../agent/types.ts';
 import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -39,7 +40,10 @@ export interface ApprovalOutlet {
   react(messageId: string, emoji: string): Promise<void>;
 }
 
-export type MetaStore = Pick<MemoryStore, 'getMeta' | 'setMeta'>;
+export type MetaStore = Pick<MemoryStore, 'getMeta' | 'setMeta'> & Partial<Pick<MemoryStore, 'claimMeta'>>;
+
+/** A claim older than this whose post never appeared (its worker died) is taken over. */
+const STALE_CLAIM_MS = 120_000;
 
 export const APPROVE_EMOJI = '✅';
 export const DENY_EMOJI = '❌';
@@ -74,6 +78,8 @@ export interface ApprovalBridgeOptions {
 export class ApprovalBridge {
   readonly #o: ApprovalBridgeOptions;
   readonly #byMessage = new Map<string, string>();
+  /** who this bridge is, for claims among several `lares run` workers sharing one database */
+  readonly #workerId = randomUUID();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #turns = new Set<Promise<unknown>>();
   #stopped = false;
@@ -124,6 +130,7 @@ export class ApprovalBridge {
       const existing = await this.#posted(view.id);
       if (existing) { this.#byMessage.set(existing.messageId, view.id); return; }
       if (view.status !== 'pending') return;
+      if (!(await this.#claim(view.id))) return;
       const content = formatApprovalRequest(view);
       const always = canAlwaysAllow(view);
       const [messageId] = await this.#o.outlet.post(content);
@@ -256,6 +263,26 @@ export class ApprovalBridge {
     this.#locks.set(id, settled);
     void settled.then(() => { if (this.#locks.get(id) === settled) this.#locks.delete(id); });
     return next;
+  }
+
+  /**
+   * Workers sharing a database each see every pending approval: only the one that claims it
+   * posts it. Stores without claims (a single process) always post.
+   */
+  async #claim(id: string): Promise<boolean> {
+    const store = this.#o.store;
+    if (!store.claimMeta) return true;
+    const key = `${metaKey(id)}.claim`;
+    const mine = JSON.stringify({ by: this.#workerId, at: Date.now() });
+    if (await store.claimMeta(key, mine)) return true;
+    let claim: { by?: string; at?: number } = {};
+    try { claim = JSON.parse((await store.getMeta(key)) ?? '{}'); } catch { /* a broken claim is stale */ }
+    if (claim.by === this.#workerId || Date.now() - (claim.at ?? 0) > STALE_CLAIM_MS) {
+      await store.setMeta(key, mine);
+      return true;
+    }
+    this.#o.logger.info({ event: 'approval_claimed_elsewhere', approvalId: id }, 'another worker is posting this approval');
+    return false;
   }
 
   async #posted(id: string): Promise<PostedApproval | undefined> {

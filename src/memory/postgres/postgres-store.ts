@@ -311,6 +311,10 @@ export class PostgresStore implements MemoryStore {
     await this.pool.query('INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
+  async claimMeta(key: string, value: string): Promise<boolean> {
+    return ((await this.pool.query('INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value])).rowCount ?? 0) === 1;
+  }
+
   // ---- import: ON CONFLICT (source_ref) DO NOTHING, so concurrent importers never double-insert
 
   async importBatch(batch: ImportBatch): Promise<ImportResult> {

@@ -289,6 +289,10 @@ export class SqliteStore implements MemoryStore {
     this.sql('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  async claimMeta(key: string, value: string): Promise<boolean> {
+    return Number(this.sql('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value).changes) === 1;
+  }
+
   // ---- import
 
   async importBatch(batch: ImportBatch): Promise<ImportResult> {
