@@ -177,8 +177,13 @@ describe('hardening: units', () => {
       assert.equal(result.timedOut, true);
       const pid = Number(readFileSync(join(ws.allowed, 'bg.pid'), 'utf8'));
       assert.ok(pid > 0);
-      let state = 'gone';
-      try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? 'gone'; } catch { /* gone */ }
+      // the kill is sent at the timeout; the kernel takes a moment to finish it off
+      const stateOf = () => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? 'gone'; } catch { return 'gone'; } };
+      let state = stateOf();
+      for (let i = 0; i < 100 && state !== 'gone' && state !== 'Z'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        state = stateOf();
+      }
       assert.ok(state === 'gone' || state === 'Z', `the background pipeline is dead (state ${state})`);
     } finally {
       ws.cleanup();
