@@ -8,8 +8,8 @@ import type { StoredMessage } from '../../src/memory/store.ts';
 import { AgentFileSource } from '../../src/letta/source.ts';
 import { runMigration, type MigrationReport } from '../../src/letta/migrate.ts';
 import { checkToolPairing } from '../../src/letta/history-check.ts';
-import { NO_RESULT_TEXT } from '../../src/letta/convert.ts';
 import { makeLettaDataset } from '../fakes/letta-dataset.ts';
+import { assertToolCallsKept } from './tool-calls.ts';
 import { agentFileJson, makeAgentFileV1, makeAgentFileV2, type AgentFileFixture } from '../fakes/letta-agent-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lares-letta-af-'));
@@ -70,23 +70,7 @@ async function assertImported(db: string, fixture: AgentFileFixture, report: Mig
     for (const m of messages) assert.ok(rowTimes.has(m.createdAt), `message ${m.id} keeps its row's time (${m.createdAt})`);
 
     // every call kept under its name, with its result (error status kept) or a synthetic one
-    const uses = new Map<string, { name: string; lettaId: string }>();
-    const results = new Map<string, { content: unknown; isError: boolean }>();
-    for (const m of messages) {
-      const renamed = new Map(((m.metadata?.renamed_tool_calls ?? []) as Array<{ id: string; letta_tool_call_id: string }>).map((r) => [r.id, r.letta_tool_call_id]));
-      for (const b of m.blocks) {
-        if (b.type === 'tool_use') uses.set(b.id, { name: b.name, lettaId: renamed.get(b.id) ?? b.id });
-        if (b.type === 'tool_result') results.set(b.tool_use_id, { content: b.content, isError: b.is_error === true });
-      }
-    }
-    const byLettaId = new Map([...uses].map(([id, u]) => [u.lettaId, id]));
-    assert.equal(uses.size, fixture.expected.toolCalls.length);
-    for (const call of fixture.expected.toolCalls) {
-      const id = byLettaId.get(call.id);
-      assert.ok(id, `tool call ${call.id} kept`);
-      assert.equal(uses.get(id)!.name, call.name);
-      assert.deepEqual(results.get(id), call.result ? { content: call.result.text, isError: call.result.isError } : { content: NO_RESULT_TEXT, isError: true });
-    }
+    assertToolCallsKept(messages, fixture.expected.toolCalls);
     assert.deepEqual(checkToolPairing(messages), []);
     assert.equal((await store.listSummaries()).length, fixture.expected.summaries);
   } finally { await store.close(); }

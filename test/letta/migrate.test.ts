@@ -14,8 +14,8 @@ import { LaresError } from '../../src/errors.ts';
 import { ApiSource } from '../../src/letta/source.ts';
 import { runMigration, type MigrationReport } from '../../src/letta/migrate.ts';
 import { verifyMigration } from '../../src/letta/verify.ts';
+import { assertToolCallsKept } from './tool-calls.ts';
 import { checkToolPairing } from '../../src/letta/history-check.ts';
-import { NO_RESULT_TEXT } from '../../src/letta/convert.ts';
 import type { LettaConnection } from '../../src/letta/client.ts';
 import { FakeLettaServer } from '../fakes/letta.ts';
 import { makeLettaDataset, type LettaDataset } from '../fakes/letta-dataset.ts';
@@ -99,30 +99,7 @@ describe('lares migrate from a Letta server', () => {
   });
 
   it('pairs every tool call with its result (error status kept), and answers calls Letta never answered', async () => {
-    const messages = await allMessages(db);
-    const uses = new Map<string, { name: string; lettaId: string }>();
-    const results = new Map<string, { content: unknown; isError: boolean }>();
-    for (const m of messages) {
-      const renamed = new Map(((m.metadata?.renamed_tool_calls ?? []) as Array<{ id: string; letta_tool_call_id: string }>).map((r) => [r.id, r.letta_tool_call_id]));
-      for (const b of m.blocks) {
-        if (b.type === 'tool_use') {
-          assert.ok(!uses.has(b.id), `tool_use ${b.id} once`);
-          uses.set(b.id, { name: b.name, lettaId: renamed.get(b.id) ?? b.id });
-        }
-        if (b.type === 'tool_result') results.set(b.tool_use_id, { content: b.content, isError: b.is_error === true });
-      }
-    }
-    const byLettaId = new Map([...uses].map(([id, u]) => [u.lettaId, id]));
-    assert.equal(uses.size, dataset.expected.toolCalls.length);
-    for (const call of dataset.expected.toolCalls) {
-      const id = byLettaId.get(call.id);
-      assert.ok(id, `tool call ${call.id} kept`);
-      assert.equal(uses.get(id)!.name, call.name);
-      const result = results.get(id);
-      assert.ok(result, `tool call ${call.id} answered`);
-      if (call.result) assert.deepEqual(result, { content: call.result.text, isError: call.result.isError });
-      else assert.deepEqual(result, { content: NO_RESULT_TEXT, isError: true });
-    }
+    assertToolCallsKept(await allMessages(db), dataset.expected.toolCalls);
     assert.ok(report.messages.syntheticResults > 0);
   });
 
