@@ -2,15 +2,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ApprovalBridge, formatApprovalRequest } from '../../src/channels/discord/approval-bridge.ts';
-import { startFakeDiscord, type FakeDiscord, type FakeMessage } from '../fakes/discord.ts';
-import { LogCapture, MemoryMeta, ScriptedAgent, TestApprovals, cleanup, startLares } from './helpers.ts';
+import type { FakeDiscord, FakeMessage } from '../fakes/discord.ts';
+import { discordWithApprovals, LogCapture, MemoryMeta, ScriptedAgent, startLares, TestApprovals } from './helpers.ts';
 
 async function setup(t: TestContext) {
-  const defer = cleanup(t);
-  const fake = await startFakeDiscord();
-  defer(() => fake.close());
-  const approvals = new TestApprovals();
-  defer(() => approvals.close());
+  const { defer, fake, approvals } = await discordWithApprovals(t);
   const owner = fake.user('robin');
   const agent = new ScriptedAgent((input) => (input.source === 'approval' ? 'Thanks, noted the outcome.' : 'ok'));
   const store = new MemoryMeta();
@@ -118,11 +114,7 @@ test('an approval decided elsewhere (CLI, REST) updates its Discord message', as
 });
 
 test('a restart neither loses nor re-posts approvals, and reactions on requests from before the restart still count', async (t) => {
-  const defer = cleanup(t);
-  const fake = await startFakeDiscord();
-  defer(() => fake.close());
-  const approvals = new TestApprovals();
-  defer(() => approvals.close());
+  const { defer, fake, approvals } = await discordWithApprovals(t);
   const owner = fake.user('robin');
   const store = new MemoryMeta();
   const agent = new ScriptedAgent(() => 'ok');

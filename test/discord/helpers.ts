@@ -15,7 +15,7 @@ import { openMcpDatabase } from '../../src/mcp-server/db.ts';
 import { EventLog } from '../../src/mcp-server/events.ts';
 import type { LaresToolRuntime } from '../../src/mcp-server/runtime.ts';
 import { createLocalApprovalsClient, type ApprovalsClient } from '../../src/tools/approvals-client.ts';
-import type { FakeDiscord, FakeUser } from '../fakes/discord.ts';
+import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord.ts';
 
 // the approval queue logs through the process logger: keep test output clean
 setLogger(createLogger({ level: 'silent', pretty: false }));
@@ -79,6 +79,16 @@ export function cleanup(t: TestContext): (fn: () => unknown) => void {
     while (stack.length > 0) await stack.pop()!();
   });
   return (fn) => { stack.push(fn); };
+}
+
+/** A fake Discord and the real approval queue, both closed after the test (with `defer`red clean-ups, last first). */
+export async function discordWithApprovals(t: TestContext): Promise<{ defer: (fn: () => unknown) => void; fake: FakeDiscord; approvals: TestApprovals }> {
+  const defer = cleanup(t);
+  const fake = await startFakeDiscord();
+  defer(() => fake.close());
+  const approvals = new TestApprovals();
+  defer(() => approvals.close());
+  return { defer, fake, approvals };
 }
 
 /** A promise with its resolve function outside, to hold a turn open. */

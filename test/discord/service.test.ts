@@ -7,7 +7,7 @@ import { buildHealthReport, startHealthServer } from '../../src/channels/discord
 import { isSilentReply } from '../../src/channels/discord/perch.ts';
 import { isLaresError } from '../../src/errors.ts';
 import { startFakeDiscord } from '../fakes/discord.ts';
-import { LogCapture, MemoryMeta, ScriptedAgent, TestApprovals, cleanup, gate, startLares } from './helpers.ts';
+import { cleanup, discordWithApprovals, gate, LogCapture, MemoryMeta, ScriptedAgent, startLares } from './helpers.ts';
 
 test('messages sent while Lares was stopped are answered after start, in order; strangers still ignored', async (t) => {
   const defer = cleanup(t);
@@ -140,11 +140,7 @@ test('the perch timer ticks by itself every interval', async (t) => {
 });
 
 test('a scheduled reminder (job_due) becomes a turn whose reply is posted; a silent one still posts the reminder', async (t) => {
-  const defer = cleanup(t);
-  const fake = await startFakeDiscord();
-  defer(() => fake.close());
-  const approvals = new TestApprovals();
-  defer(() => approvals.close());
+  const { defer, fake, approvals } = await discordWithApprovals(t);
   const agent = new ScriptedAgent((input) => (String(input.content).includes('water') ? 'Time to water the plants, Robin! 🪴' : ''));
   const h = await startLares({ fake, owner: fake.user('robin'), agent, approvals });
   defer(() => h.channel.close());
@@ -162,11 +158,7 @@ test('a scheduled reminder (job_due) becomes a turn whose reply is posted; a sil
 });
 
 test('/health reports Discord, perch time and pending approvals on loopback', async (t) => {
-  const defer = cleanup(t);
-  const fake = await startFakeDiscord();
-  defer(() => fake.close());
-  const approvals = new TestApprovals();
-  defer(() => approvals.close());
+  const { defer, fake, approvals } = await discordWithApprovals(t);
   const h = await startLares({ fake, owner: fake.user('robin'), agent: new ScriptedAgent(() => '(silent)'), approvals });
   defer(() => h.channel.close());
   approvals.queue.enqueue('run_shell_command', { command: 'ls' }, 'x');
@@ -245,11 +237,7 @@ test('close() (SIGTERM) lets the turn in progress finish and post its reply, the
 });
 
 test('a reminder that fired while Lares was down is posted after start; one from before Lares ever ran is not', async (t) => {
-  const defer = cleanup(t);
-  const fake = await startFakeDiscord();
-  defer(() => fake.close());
-  const approvals = new TestApprovals();
-  defer(() => approvals.close());
+  const { defer, fake, approvals } = await discordWithApprovals(t);
   const owner = fake.user('robin');
   const store = new MemoryMeta();
   const agent = new ScriptedAgent((input) => `reminder: ${String(input.content).split('] ')[1]?.split('\n')[0]}`);
