@@ -55,7 +55,8 @@ export async function benchTurnOverhead(sizes = [1_000, 100_000, 1_000_000], tur
       fill(store, size);
       const fillMs = performance.now() - fillStart;
       const config = loadConfig({ SQLITE_DB_PATH: dbPath, ANTHROPIC_API_KEY: 'bench', CONTEXT_LIMIT: '2000000', COMPACT_THRESHOLD: '0.9' });
-      const runtime = await createDirectRuntime(config, { provider: new InstantModel(), store });
+      // the recall indexer is measured in recall.bench.ts; here it would be indexing the filled history
+      const runtime = await createDirectRuntime(config, { provider: new InstantModel(), store, embedder: null, backgroundIndexing: false });
       const times: number[] = [];
       for (let i = 0; i < turns; i++) {
         const start = performance.now();
@@ -75,21 +76,30 @@ export async function benchTurnOverhead(sizes = [1_000, 100_000, 1_000_000], tur
   return rows;
 }
 
-interface ConversationRun { calls: number; input: number; cacheRead: number; cacheWrite: number; output: number; estimateErrors: number[] }
+interface CallTotals { calls: number; input: number; cacheRead: number; cacheWrite: number; output: number }
+interface ConversationRun extends CallTotals { estimateErrors: number[]; compaction: CallTotals }
 
-export async function benchConversation(caching: boolean, memoryFold: 'turn' | 'compaction' = 'turn', turnCount = 60): Promise<ConversationRun> {
+export async function benchConversation(caching: boolean, memoryFold: 'turn' | 'compaction' = 'turn', turnCount = 60, memoryFlush = true): Promise<ConversationRun> {
   const fake = await startFakeAnthropic();
   const dir = mkdtempSync(join(tmpdir(), 'lares-bench-'));
   try {
     const config = loadConfig({
       SQLITE_DB_PATH: join(dir, 'lares.db'), ANTHROPIC_API_KEY: fake.apiKey, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
-      LARES_PROMPT_CACHING: String(caching), LARES_MEMORY_FOLD: memoryFold,
+      LARES_PROMPT_CACHING: String(caching), LARES_MEMORY_FOLD: memoryFold, LARES_EMBEDDER: 'none',
     });
-    const runtime = await createDirectRuntime(config);
+    const runtime = await createDirectRuntime(config, { memoryFlush });
     let turn = 0;
     fake.setResponder((request) => {
       const last = request.body.messages.at(-1);
       const answeringTool = Array.isArray(last.content) && last.content[0]?.type === 'tool_result';
+      if (JSON.stringify(last).includes('[compaction]') || JSON.stringify(request.body.system ?? '').includes('long-term conversation summary')) {
+        // the summary, and with the memory flush two saved facts, as a model would write them
+        const summary = { text: `Summary: the person asked about tomatoes, bees and the garden in spring over ${turn} turns; answers given; ideas saved. `.repeat(4) };
+        return memoryFlush ? { ...summary, toolUses: [
+          { name: 'core_memory_append', input: { label: 'human', content: `Keeps bees and grows tomatoes (noted at turn ${turn}).` } },
+          { name: 'archival_memory_insert', input: { content: `Turn ${turn}: the person plans to plant basil next to the tomatoes in spring.` } },
+        ] } : summary;
+      }
       if (!answeringTool && turn % 10 === 0) {
         return { toolUses: [{ name: 'memory_insert', input: { label: 'ideas', new_string: `Idea from turn ${turn}: plant more basil.` } }] };
       }
@@ -114,8 +124,13 @@ export async function benchConversation(caching: boolean, memoryFold: 'turn' | '
       await runtime.agent.send({ content: `Turn ${turn}: tell me something about tomatoes, bees and the garden in spring.`, source: 'terminal' });
     }
     const totals = await runtime.store.usageTotals();
+    const compaction = (runtime.store as SqliteStore).db.prepare(`SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cache_read_tokens), 0) AS cacheRead,
+      COALESCE(SUM(cache_write_tokens), 0) AS cacheWrite, COALESCE(SUM(output_tokens), 0) AS output FROM llm_usage WHERE kind = 'compaction'`).get() as Record<string, number>;
     await runtime.close();
-    return { calls: totals.calls, input: totals.inputTokens, cacheRead: totals.cacheReadTokens, cacheWrite: totals.cacheWriteTokens, output: totals.outputTokens, estimateErrors };
+    return {
+      calls: totals.calls, input: totals.inputTokens, cacheRead: totals.cacheReadTokens, cacheWrite: totals.cacheWriteTokens, output: totals.outputTokens, estimateErrors,
+      compaction: { calls: Number(compaction.calls), input: Number(compaction.input), cacheRead: Number(compaction.cacheRead), cacheWrite: Number(compaction.cacheWrite), output: Number(compaction.output) },
+    };
   } finally {
     await fake.close();
     rmSync(dir, { recursive: true, force: true });
@@ -127,6 +142,7 @@ export async function runCoreBench(options: { sizes?: number[] } = {}): Promise<
   const cached = await benchConversation(true);
   const uncached = await benchConversation(false);
   const folded = await benchConversation(true, 'compaction');
+  const noFlush = await benchConversation(true, 'turn', 60, false);
   const cost = (r: ConversationRun) => r.input + r.cacheWrite * 1.25 + r.cacheRead * 0.1;
   const ratio = (r: ConversationRun) => r.cacheRead / (r.input + r.cacheRead + r.cacheWrite);
   const sent = (r: ConversationRun) => r.input + r.cacheRead + r.cacheWrite;
@@ -153,6 +169,17 @@ export async function runCoreBench(options: { sizes?: number[] } = {}): Promise<
     '',
     `Cost with caching is ${((100 * cost(cached)) / cost(uncached)).toFixed(1)}% of the cost without (${((100 * cost(folded)) / cost(uncached)).toFixed(1)}% with LARES_MEMORY_FOLD=compaction); goal: cache-read ratio ≥ 0.9. Tokens sent (input side): ${sent(cached)} with caching, ${sent(uncached)} without.`,
     'With the default LARES_MEMORY_FOLD=turn every memory edit changes the system prompt at the next turn, so the whole history after it is written to the cache again; LARES_MEMORY_FOLD=compaction keeps the prompt\'s memory snapshot until the next compaction (the model sees each edit in its tool result meanwhile).',
+    '',
+    '## Core: memory flush before compaction',
+    '',
+    'The same 60-turn run: its compaction calls (usage kind `compaction`), where the model also saves two facts (a memory block edit and an archival passage) in the request that writes the summary, against the same run without the flush.',
+    '',
+    '| run | compaction calls | input | cache write | cache read | output | cache-read ratio of those calls | whole run input-side cost |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...[['with the memory flush (default)', cached], ['without', noFlush]].map(([name, r]) => {
+      const c = (r as ConversationRun).compaction;
+      return `| ${name as string} | ${c.calls} | ${c.input} | ${c.cacheWrite} | ${c.cacheRead} | ${c.output} | ${(c.cacheRead / Math.max(1, c.input + c.cacheRead + c.cacheWrite)).toFixed(3)} | ${Math.round(cost(r as ConversationRun))} |`;
+    }),
     '',
     '## Core: token estimate error',
     '',

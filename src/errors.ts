@@ -14,6 +14,7 @@ export type LaresErrorCode =
   | 'APPROVAL_ERROR'
   | 'LETTA_ERROR'
   | 'DISCORD_ERROR'
+  | 'EMBEDDING_ERROR'
   | 'USAGE';
 
 export class LaresError extends Error {

@@ -4,8 +4,8 @@
 // messages are marked compacted in one transaction: nothing is ever deleted, and
 // conversation_search still finds every message. A long backlog is summarised in chunks,
 // each folding in the previous summary (recursive summaries), each committed on its own.
-import { blocksToText, type TextBlock } from '../llm/content.ts';
-import type { ModelProvider, ModelRequest, ModelResponse } from '../llm/provider.ts';
+import { blocksToText, type TextBlock, type ToolUseBlock } from '../llm/content.ts';
+import type { ModelProvider, ModelRequest, ModelResponse, ModelTool } from '../llm/provider.ts';
 import type { MemoryStore, StoredMessage, Summary } from '../memory/store.ts';
 import { log } from '../log.ts';
 import { estimateBlocksTokens, estimateRequestTokens, estimateTextTokens, type TokenCalibration } from './tokens.ts';
@@ -47,6 +47,24 @@ const SUMMARY_SYSTEM = [
   SUMMARY_GUIDELINES,
 ].join('\n');
 
+/**
+ * The memory flush: before messages leave the context, the model may save what must outlive them
+ * with these tools, in the same request that writes the summary (so it costs output tokens only).
+ */
+export const FLUSH_TOOLS = ['core_memory_append', 'core_memory_replace', 'memory_insert', 'memory_replace', 'archival_memory_insert'];
+
+export interface MemoryFlush {
+  /** definitions of the flush tools that exist, for a request that does not carry the turn's tools */
+  definitions(): ModelTool[];
+  call(name: string, input: Record<string, unknown>, conversationId: string): Promise<{ isError: boolean }>;
+}
+
+const FLUSH_GUIDELINES = [
+  'First save what must outlive these messages, in this same reply, with tool calls: durable facts about the person (who they are, people in their life, preferences, plans)',
+  'into the memory blocks (core_memory_append or memory_insert; memory_replace to correct), and specific details worth finding later (dates, names, numbers, what happened)',
+  'with archival_memory_insert, one fact per passage. Only what is new and not already in the memory blocks; nothing at all is fine. Then write the summary as text.',
+].join(' ');
+
 const MAX_CHARS_PER_MESSAGE = 4000;
 /** model calls one compaction may make; older chunks beyond this are indexed, not summarised */
 const MAX_SUMMARY_CALLS = 4;
@@ -56,12 +74,14 @@ export class Compactor {
   private readonly provider: ModelProvider;
   private readonly settings: CompactionSettings;
   private readonly calibration: TokenCalibration;
+  private readonly flush: MemoryFlush | undefined;
 
-  constructor(store: MemoryStore, provider: ModelProvider, settings: CompactionSettings, calibration: TokenCalibration) {
+  constructor(store: MemoryStore, provider: ModelProvider, settings: CompactionSettings, calibration: TokenCalibration, flush?: MemoryFlush) {
     this.store = store;
     this.provider = provider;
     this.settings = settings;
     this.calibration = calibration;
+    this.flush = flush;
   }
 
   /** A summary may take a tenth of the context (256 to 2,048 tokens), so it never crowds out the history. */
@@ -174,15 +194,32 @@ export class Compactor {
       '[compaction] My context is nearly full. Before going on, I write the updated long-term summary of this conversation;',
       'it replaces the <conversation_summary> in my system prompt, and the older messages leave my context (they stay searchable with conversation_search).',
       SUMMARY_GUIDELINES,
-      `At most about ${Math.floor(this.summaryMaxTokens * 0.7)} words. Do not call any tool and do not answer the person now: reply with the summary text only.`,
-    ].join('\n') };
+      this.flush ? FLUSH_GUIDELINES : '',
+      `At most about ${Math.floor(this.summaryMaxTokens * 0.7)} words. Do not answer the person now${this.flush ? ', and call no tool but the memory tools named above' : ' and do not call any tool'}: reply with the summary text.`,
+    ].filter(Boolean).join('\n') };
     const messages = current.messages.map((m) => ({ ...m, content: [...m.content] }));
     const last = messages[messages.length - 1];
     if (last?.role === 'user') last.content.push(instruction);
     else messages.push({ role: 'user', content: [instruction] });
-    const response = await this.provider.createMessage({ ...current, maxTokens: this.summaryMaxTokens, messages });
+    const response = await this.provider.createMessage({ ...current, maxTokens: this.summaryMaxTokens + (this.flush ? 1024 : 0), messages });
     await this.recordUsage(conversationId, response);
+    await this.saveFlushed(conversationId, response);
     return response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
+  }
+
+  /** Carries out the memory tool calls of a compaction reply (each stored with its history); others are ignored. */
+  private async saveFlushed(conversationId: string, response: ModelResponse): Promise<void> {
+    if (!this.flush) return;
+    const calls = response.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    if (calls.length === 0) return;
+    let saved = 0;
+    const refused: string[] = [];
+    for (const call of calls) {
+      if (!FLUSH_TOOLS.includes(call.name)) { refused.push(call.name); continue; }
+      const outcome = await this.flush.call(call.name, call.input, conversationId);
+      if (!outcome.isError) saved++;
+    }
+    log().info({ event: 'memory_flush', conversationId, calls: calls.length, saved, refused }, `memory flush before compaction: ${saved} of ${calls.length} memory edits saved`);
   }
 
   private async recordUsage(conversationId: string, response: ModelResponse): Promise<void> {
@@ -195,16 +232,18 @@ export class Compactor {
     const prompt = [
       previous ? `<previous_summary>\n${previous}\n</previous_summary>` : '<previous_summary>(none yet)</previous_summary>',
       `<transcript messages="${messages[0].id}-${messages[messages.length - 1].id}">\n${transcript}\n</transcript>`,
+      this.flush ? `${FLUSH_GUIDELINES}\n<memory_blocks>\n${(await this.store.listBlocks()).map((b) => `<${b.label}>${b.content}</${b.label}>`).join('\n')}\n</memory_blocks>` : '',
       `Write the updated summary now, in at most about ${Math.floor(this.summaryMaxTokens * 0.7)} words.`,
-    ].join('\n\n');
+    ].filter(Boolean).join('\n\n');
     const response = await this.provider.createMessage({
       model: this.settings.model,
-      maxTokens: this.summaryMaxTokens,
+      maxTokens: this.summaryMaxTokens + (this.flush ? 1024 : 0),
       system: [{ type: 'text', text: SUMMARY_SYSTEM }],
-      tools: [],
+      tools: this.flush?.definitions() ?? [],
       messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],
     });
     await this.recordUsage(conversationId, response);
+    await this.saveFlushed(conversationId, response);
     const text = response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
     if (!text) throw new Error('the summary came back empty');
     return text;

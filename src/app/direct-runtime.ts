@@ -13,11 +13,15 @@ import { memoryTools } from '../tools/local/memory-tools.ts';
 import { ToolRouter } from '../tools/tool-router.ts';
 import type { ToolProvider } from '../tools/types.ts';
 import { loadBaseInstructions } from '../agent/base-instructions.ts';
-import { Compactor } from '../agent/compaction.ts';
+import { Compactor, FLUSH_TOOLS, type MemoryFlush } from '../agent/compaction.ts';
 import { DirectAgent } from '../agent/direct-agent.ts';
 import { CALIBRATION_META_KEY, Orchestrator } from '../agent/orchestrator.ts';
 import { TokenCalibration } from '../agent/tokens.ts';
 import { nowIso } from '../time.ts';
+import type { Embedder } from '../embeddings/embedder.ts';
+import { openEmbedder } from '../embeddings/open-embedder.ts';
+import { RecallIndexer } from '../recall/indexer.ts';
+import { Recall } from '../recall/recall.ts';
 
 export interface DirectRuntime {
   config: Config;
@@ -27,6 +31,7 @@ export interface DirectRuntime {
   compactor: Compactor;
   orchestrator: Orchestrator;
   agent: DirectAgent;
+  recall: Recall;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,12 @@ export interface DirectRuntimeOptions {
   announceRestart?: boolean;
   /** inspection commands work without an API key; model calls then fail with the key message */
   modelOptional?: boolean;
+  /** an embedder to use instead of the configured one (tests) */
+  embedder?: Embedder | null;
+  /** let compaction save memory first (default true; benchmarks compare without) */
+  memoryFlush?: boolean;
+  /** keep the recall index up to date in the background (default true) */
+  backgroundIndexing?: boolean;
 }
 
 export function missingApiKeyError(): LaresError {
@@ -69,14 +80,21 @@ function keylessProvider(): ModelProvider {
 export async function createDirectRuntime(config: Config, options: DirectRuntimeOptions = {}): Promise<DirectRuntime> {
   const provider = options.provider ?? (options.modelOptional && !config.anthropic.apiKey ? keylessProvider() : createModelProvider(config));
   const store = options.store ?? (await openStore(config));
+  let embedder: Embedder | undefined;
   try {
+    embedder = options.embedder === undefined ? await openEmbedder(config) : options.embedder ?? undefined;
+    const recall = new Recall(store, embedder);
     if (await ensureDefaultBlocks(store)) log().info({ event: 'memory_initialised' }, 'created the default memory blocks (persona, human, state, ideas)');
     const calibration = new TokenCalibration(Number(await store.getMeta(CALIBRATION_META_KEY)) || 1);
-    const tools = new ToolRouter([new LocalToolProvider('local', memoryTools(store)), ...(options.toolProviders ?? [])]);
+    const tools = new ToolRouter([new LocalToolProvider('local', memoryTools(store, recall)), ...(options.toolProviders ?? [])]);
     await tools.refresh();
+    const flush: MemoryFlush = {
+      definitions: () => tools.definitions().filter((t) => FLUSH_TOOLS.includes(t.name)).map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
+      call: (name, input, conversationId) => tools.call(name, input, { conversationId }),
+    };
     const compactor = new Compactor(store, provider, {
       model: config.anthropic.model, contextLimit: config.contextLimit, threshold: config.compactThreshold, target: config.targetAfterCompact,
-    }, calibration);
+    }, calibration, options.memoryFlush === false ? undefined : flush);
     const orchestrator = new Orchestrator({
       store, provider, tools, compactor, calibration,
       settings: { model: config.anthropic.model, maxTokens: config.anthropic.maxTokens, maxToolIterations: config.maxToolIterations, caching: config.anthropic.promptCaching, memoryFold: config.memoryFold, contextLimit: config.contextLimit },
@@ -90,15 +108,20 @@ export async function createDirectRuntime(config: Config, options: DirectRuntime
       if (previous) restartNote = `[System note: Lares restarted at ${now}; it was last started at ${previous}. Anything in progress before the restart may not have finished.]`;
     }
     const agent = new DirectAgent(orchestrator, { restartNote });
+    // new messages get their keyword context and vectors a little after they are stored; a turn never waits
+    const indexing = options.backgroundIndexing === false ? undefined : new RecallIndexer(store, embedder).startBackground();
     return {
-      config, store, provider, tools, compactor, orchestrator, agent,
+      config, store, provider, tools, compactor, orchestrator, agent, recall,
       async close() {
         await agent.close();
+        await indexing?.stop();
         await tools.close();
+        await embedder?.close?.();
         if (!options.store) await store.close();
       },
     };
   } catch (error) {
+    await embedder?.close?.();
     if (!options.store) await store.close();
     throw error;
   }

@@ -12,6 +12,7 @@ import { registerImportCommand } from './import.ts';
 import { registerMcpCommand } from './mcp.ts';
 import { registerMemoryCommand } from './memory.ts';
 import { registerMigrateCommand } from './migrate.ts';
+import { registerReindexCommand } from './reindex.ts';
 import { registerRollbackCommand } from './rollback.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerSearchCommand } from './search.ts';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerMemoryCommand(program);
   registerContextCommand(program);
   registerSearchCommand(program);
+  registerReindexCommand(program);
   registerCompactCommand(program);
   registerBackupCommand(program);
   registerExportCommand(program);

@@ -9,6 +9,9 @@ import { ApiSource, AgentFileSource, type MigrationSource } from '../letta/sourc
 import { runMigration, type MigrationProgress, type MigrationReport } from '../letta/migrate.ts';
 import { verifyMigration, type VerifyReport } from '../letta/verify.ts';
 import { openStore } from '../memory/open-store.ts';
+import { openEmbedder } from '../embeddings/open-embedder.ts';
+import { RecallIndexer, type IndexReport } from '../recall/indexer.ts';
+import { progressLine } from './reindex.ts';
 import { loadCommandConfig } from './context-helpers.ts';
 import { action, printJson } from './run.ts';
 
@@ -71,7 +74,10 @@ export function registerMigrateCommand(program: Command): void {
           onProgress: (p) => { if (p.phase === 'messages') added.messages = p.added; progress.update(p); },
         });
         progress.done();
-        if (flags.json) printJson(report); else process.stdout.write(formatReport(report, config));
+        // lares search must find the migrated history at once, by keywords and by meaning
+        const index = flags.dryRun || !store ? undefined : await indexMigrated(store, config);
+        if (flags.json) printJson(index ? { ...report, index } : report);
+        else process.stdout.write(`${formatReport(report, config)}${index ? formatIndex(index) : ''}`);
       } finally {
         process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onInterrupt);
@@ -79,6 +85,23 @@ export function registerMigrateCommand(program: Command): void {
         await store?.close();
       }
     }));
+}
+
+async function indexMigrated(store: Awaited<ReturnType<typeof openStore>>, config: Config): Promise<IndexReport & { embedder: string }> {
+  const embedder = await openEmbedder(config);
+  const progress = progressLine();
+  try {
+    const report = await new RecallIndexer(store, embedder).run({ onProgress: progress.update });
+    return { ...report, embedder: embedder?.model ?? 'none' };
+  } finally {
+    progress.done();
+    await embedder?.close?.();
+  }
+}
+
+function formatIndex(r: IndexReport & { embedder: string }): string {
+  const vectors = r.embedded.message + r.embedded.summary + r.embedded.passage;
+  return `Search index: keyword context for ${fmt(r.contexts)} messages, ${fmt(vectors)} vectors (${r.embedder}) in ${r.seconds.toFixed(1)}s.\n`;
 }
 
 /** Commands that read a migrated database must not create an empty one at a mistyped path. */

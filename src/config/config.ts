@@ -96,6 +96,15 @@ export const envSchema = z.object({
   DISCORD_API_URL: optionalUrl,
   LARES_HTTP_PORT: int(8766, 0, 65_535),
   LARES_PERCH_INTERVAL_MINUTES: int(60, 0, 10_080),
+  // recall (hybrid search): which embedder makes the vectors
+  LARES_EMBEDDER: optionalString.pipe(z.enum(['local', 'ollama', 'openai', 'voyage', 'none'], { message: 'expected local, ollama, openai, voyage or none' }).optional()),
+  LARES_EMBEDDING_MODEL: optionalString,
+  LARES_EMBEDDING_DIMENSIONS: optionalString.pipe(z.string().regex(/^\d+$/, 'expected a whole number like 512').optional()).transform((v) => (v ? Number(v) : undefined)),
+  OLLAMA_BASE_URL: optionalUrl,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalUrl,
+  VOYAGE_API_KEY: optionalString,
+  VOYAGE_BASE_URL: optionalUrl,
   // logs
   LOG_LEVEL: optionalString.pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { message: 'expected trace, debug, info, warn, error, fatal or silent' }).optional()),
 });
@@ -123,6 +132,11 @@ export interface Config {
   };
   letta: { baseUrl?: string; agentId?: string; apiKey?: string; migrateMessages: boolean };
   discord: { botToken?: string; channelId?: string; ownerId?: string; allowedUserIds: string[]; apiUrl?: string };
+  embedder: {
+    kind: 'local' | 'ollama' | 'openai' | 'voyage' | 'none';
+    model?: string; dimensions?: number;
+    ollamaUrl?: string; openaiApiKey?: string; openaiBaseUrl?: string; voyageApiKey?: string; voyageBaseUrl?: string;
+  };
   httpPort: number;
   perchIntervalMinutes: number;
   logLevel: string;
@@ -158,6 +172,8 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
   else { mode = 'direct'; modeReason = 'USE_DIRECT_LLM is unset and no LETTA_BASE_URL is configured'; }
   const memoryProvider = env.MEMORY_PROVIDER ?? 'sqlite';
   if (memoryProvider === 'postgres' && !env.DATABASE_URL) problems.push('  DATABASE_URL: required when MEMORY_PROVIDER=postgres (postgres://user:password@host:5432/db)');
+  if (env.LARES_EMBEDDER === 'voyage' && !env.VOYAGE_API_KEY) problems.push('  VOYAGE_API_KEY: required when LARES_EMBEDDER=voyage (create one at https://dashboard.voyageai.com/)');
+  if (env.LARES_EMBEDDER === 'openai' && !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) problems.push('  OPENAI_API_KEY: required when LARES_EMBEDDER=openai (or set OPENAI_BASE_URL to a local OpenAI-compatible server)');
   if (env.TARGET_AFTER_COMPACT >= env.COMPACT_THRESHOLD) problems.push(`  TARGET_AFTER_COMPACT=${env.TARGET_AFTER_COMPACT}: must be below COMPACT_THRESHOLD (${env.COMPACT_THRESHOLD})`);
   if (problems.length > 0) {
     throw new LaresError('CONFIG_INVALID', `invalid configuration (${problems.length} ${problems.length === 1 ? 'variable' : 'variables'}):\n${problems.join('\n')}\nFix them in the environment or in .env and run again.`);
@@ -185,6 +201,10 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
       migrateMessages: env.MIGRATE_MESSAGES ?? false,
     },
     discord: { botToken: env.DISCORD_BOT_TOKEN, channelId: env.DISCORD_CHANNEL_ID, ownerId: env.DISCORD_OWNER_ID, allowedUserIds: env.DISCORD_ALLOWED_USER_IDS, apiUrl: env.DISCORD_API_URL },
+    embedder: {
+      kind: env.LARES_EMBEDDER ?? 'local', model: env.LARES_EMBEDDING_MODEL, dimensions: env.LARES_EMBEDDING_DIMENSIONS,
+      ollamaUrl: env.OLLAMA_BASE_URL, openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, voyageApiKey: env.VOYAGE_API_KEY, voyageBaseUrl: env.VOYAGE_BASE_URL,
+    },
     httpPort: env.LARES_HTTP_PORT,
     perchIntervalMinutes: env.LARES_PERCH_INTERVAL_MINUTES,
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -96,6 +96,33 @@ export interface MessageSearchOptions {
   endDate?: string;
 }
 
+/** What the recall index holds: conversation messages, compaction summaries, archival passages. */
+export type RecallKind = 'message' | 'summary' | 'passage';
+
+export interface RecallFilters {
+  /** default: the default conversation; '*': every conversation */
+  conversationId?: string;
+  /** messages only */
+  roles?: MessageRole[];
+  startDate?: string;
+  endDate?: string;
+  /** passages only: every one of these tags */
+  tags?: string[];
+}
+
+/** A document's id and its score in one ranking (higher is better). */
+export interface RankedId { id: number; score: number }
+
+/** A stored vector (see src/recall/vector-codec.ts for the encoding). */
+export interface VectorRow { id: number; vector: Uint8Array }
+
+/** A document the current embedder has no vector for yet. */
+export interface PendingDoc { id: number; text: string; conversationId: string | null }
+
+export interface NewVector { id: number; vector: Uint8Array; cluster: number | null }
+
+export interface RecallStats { messages: number; summaries: number; passages: number; embedded: number; stale: number; contextThrough: number; lastMessageId: number }
+
 export interface UsageRecord {
   conversationId?: string;
   /** a turn's request (default) or a compaction summary call */
@@ -164,6 +191,40 @@ export interface MemoryStore {
   insertPassage(passage: NewPassage): Promise<Passage>;
   searchPassages(query: string, options?: { tags?: string[]; limit?: number }): Promise<PassageHit[]>;
   listPassages(): Promise<Passage[]>;
+
+  /** Messages by id, in the order asked (ids not found are left out). */
+  messagesByIds(ids: number[]): Promise<StoredMessage[]>;
+  summariesByIds(ids: number[]): Promise<Summary[]>;
+  passagesByIds(ids: number[]): Promise<Passage[]>;
+
+  // recall index (src/recall/ builds hybrid search from these; both stores rank alike)
+  /** BM25 over the stemmed keyword index (a message's own text, and its neighbours' at a lower weight), OR-ed terms. */
+  recallKeyword(kind: RecallKind, terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]>;
+  /**
+   * Stored vectors of one embedder model, filtered like the documents; only the given clusters
+   * (and vectors not yet in one) when asked; a page (ids above afterId, in id order) when asked.
+   */
+  recallVectors(kind: RecallKind, model: string, filters: RecallFilters, clusters?: number[], page?: { afterId: number; limit: number }): Promise<VectorRow[]>;
+  /** Documents with no vector of this model yet (or one of another model), oldest first, ids above afterId. */
+  recallPending(kind: RecallKind, model: string, limit: number, afterId?: number): Promise<PendingDoc[]>;
+  putRecallVectors(kind: RecallKind, model: string, rows: NewVector[]): Promise<void>;
+  /**
+   * The words around each message (its session neighbours) and its session (the id of the
+   * session's first message) for the keyword index; the named sessions' own keyword documents
+   * (all their messages) are rebuilt; advances contextThrough. One transaction.
+   */
+  setRecallContext(rows: Array<{ id: number; context: string; session: number }>, contextThrough: number): Promise<void>;
+  /** BM25 of whole sessions (a session = a conversation's messages without a long pause), best first; id = session id. */
+  recallSessionKeyword(terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]>;
+  /** The session of each message that has one yet. */
+  recallSessionsOf(messageIds: number[]): Promise<Map<number, number>>;
+  recallStats(model: string | undefined): Promise<RecallStats>;
+  /** Starts the recall index again: the keyword index from the stored text, and with 'all' the vectors too. */
+  resetRecallIndex(scope: 'keywords' | 'all'): Promise<void>;
+  /** Cluster centres of the vector index (empty before it is large enough to need them). */
+  recallCentroids(kind: RecallKind, model: string): Promise<Uint8Array[]>;
+  /** Replaces the centres and every vector's cluster in one transaction. */
+  setRecallCentroids(kind: RecallKind, model: string, centroids: Uint8Array[], assignments: Array<{ id: number; cluster: number }>): Promise<void>;
 
   // usage of model calls
   recordUsage(usage: UsageRecord): Promise<void>;

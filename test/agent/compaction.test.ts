@@ -61,7 +61,7 @@ test('compaction summarises old messages, deletes nothing, keeps pairs and stays
     assert.ok(inContext.length >= 1, 'summaries were asked for in context');
     for (const r of inContext) {
       const u = r.usage!;
-      assert.ok(u.cache_read_input_tokens / (u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens) > 0.5, 'mostly read from cache');
+      assert.ok(u.cache_read_input_tokens / (u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens) > 0.5, `mostly read from cache: ${JSON.stringify(u)}`);
     }
   } finally {
     await h.close();

@@ -21,7 +21,7 @@ after(async () => {
 
 test('two workers: turns of one conversation never overlap, and a shared message is answered once', async () => {
   const url = await server.createDatabase('workers');
-  const config = loadConfig({ MEMORY_PROVIDER: 'postgres', DATABASE_URL: url, ANTHROPIC_API_KEY: fake.apiKey, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6', USE_DIRECT_LLM: 'true' });
+  const config = loadConfig({ MEMORY_PROVIDER: 'postgres', DATABASE_URL: url, ANTHROPIC_API_KEY: fake.apiKey, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6', USE_DIRECT_LLM: 'true', LARES_EMBEDDER: 'none' });
   const workers: DirectRuntime[] = [await createDirectRuntime(config), await createDirectRuntime(config)];
   try {
     let active = 0;

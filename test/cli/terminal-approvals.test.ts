@@ -25,7 +25,7 @@ test('/approvals, /approve and /deny in the terminal', async (t) => {
     return { toolUses: [{ name: 'run_shell_command', input: { command: `touch ${file} && echo ${'x'.repeat(300)}` } }] };
   });
   const config = loadConfig({
-    SQLITE_DB_PATH: join(dir, 'lares.db'), ANTHROPIC_API_KEY: fake.apiKey, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6', LARES_ALLOWED_PATHS: dir,
+    SQLITE_DB_PATH: join(dir, 'lares.db'), ANTHROPIC_API_KEY: fake.apiKey, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6', LARES_ALLOWED_PATHS: dir, LARES_EMBEDDER: 'none',
   });
   const runtime = await createChannelRuntime(config, { channel: 'terminal' });
   t.after(() => runtime.close());

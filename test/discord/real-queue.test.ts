@@ -17,7 +17,7 @@ test('with the real in-process tool runtime: ✅ runs the queued shell command o
   const defer = cleanup(t);
   const dir = mkdtempSync(join(tmpdir(), 'lares-discord-runtime-'));
   defer(() => rmSync(dir, { recursive: true, force: true }));
-  const config = loadConfig({ SQLITE_DB_PATH: join(dir, 'lares.db'), LARES_ALLOWED_PATHS: dir, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ SQLITE_DB_PATH: join(dir, 'lares.db'), LARES_ALLOWED_PATHS: dir, LOG_LEVEL: 'silent', LARES_EMBEDDER: 'none' });
   const runtime = new LaresToolRuntime(config, { startScheduler: false });
   defer(() => runtime.close());
   const approvals = createLocalApprovalsClient(runtime, { pollMs: 50 });

@@ -9,6 +9,7 @@ import { openSqliteStore } from '../../src/memory/open-store.ts';
 import { ensureDefaultBlocks } from '../../src/memory/default-blocks.ts';
 import { FakeLettaServer } from '../fakes/letta.ts';
 import { makeLettaDataset } from '../fakes/letta-dataset.ts';
+import { startFakeOllama } from '../fakes/embeddings.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PASSWORD = 'cli-letta-password';
@@ -26,7 +27,7 @@ function lares(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((done) => {
     execFile(process.execPath, [join(ROOT, 'bin/lares.js'), ...args], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, LARES_ENV_FILE: join(dir, 'no.env'), LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, LARES_ENV_FILE: join(dir, 'no.env'), LOG_LEVEL: 'warn', LARES_EMBEDDER: 'none', ...env },
       maxBuffer: 64 * 1024 * 1024,
     }, (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
@@ -78,6 +79,28 @@ describe('lares migrate (CLI)', () => {
     const report = JSON.parse(run.stdout);
     assert.equal(report.messages.added, 0);
     assert.equal(report.passages.added, 0);
+  });
+
+  it('leaves the migrated history fully indexed for search (keyword context and every vector) when it exits 0', async () => {
+    const ollama = await startFakeOllama();
+    try {
+      const indexed = join(dir, 'indexed.db');
+      const run = await lares(['migrate', '--json'], env(indexed, { LARES_EMBEDDER: 'ollama', OLLAMA_BASE_URL: ollama.url }));
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout);
+      assert.equal(report.index.embedder, 'ollama:nomic-embed-text');
+      const store = await openSqliteStore(indexed);
+      const stats = await store.recallStats('ollama:nomic-embed-text');
+      await store.close();
+      assert.ok(stats.messages > 0);
+      assert.equal(stats.contextThrough, stats.lastMessageId, 'every message has its keyword context');
+      assert.equal(stats.embedded, stats.messages + stats.summaries + stats.passages, 'every message, summary and passage has its vector');
+      const search = await lares(['search', 'garden', '--json'], { SQLITE_DB_PATH: indexed, LARES_EMBEDDER: 'ollama', OLLAMA_BASE_URL: ollama.url });
+      assert.equal(search.code, 0, search.stderr);
+      assert.ok(JSON.parse(search.stdout).length > 0);
+    } finally {
+      await ollama.close();
+    }
   });
 
   it('--no-messages copies blocks and passages only; --dry-run writes nothing', async () => {

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { text } from '../../src/llm/content.ts';
 import { openStore } from '../../src/memory/open-store.ts';
 import { openPostgresStore, postgresSchemaVersion, redactDatabaseUrl, type PostgresStore } from '../../src/memory/postgres/postgres-store.ts';
-import { POSTGRES_SCHEMA_VERSION } from '../../src/memory/postgres/schema.ts';
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/memory/postgres/schema.ts';
+import { queryTerms } from '../../src/recall/query-terms.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 import { runStoreContract } from './store-contract.ts';
 
@@ -110,6 +111,65 @@ describe('postgres only', () => {
     // several conversations at once, each turn querying while it holds its lock
     const turns = await Promise.all(['a', 'b', 'c', 'd'].map((id) => store.withConversationLock(id, async () => (await store.counts()).messages)));
     assert.deepEqual(turns, [1, 1, 1, 1]);
+  });
+
+  test('a database of schema version 2 gets the recall index on open, its rows indexed with empty contexts', async (t) => {
+    const url = await server.createDatabase('recall_upgrade');
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    try {
+      await old.query('CREATE TABLE lares_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      for (let version = 0; version < 2; version++) {
+        await old.query(POSTGRES_MIGRATIONS[version]);
+        await old.query('INSERT INTO lares_schema_migrations(version, applied_at) VALUES ($1, $2)', [version + 1, new Date().toISOString()]);
+      }
+      await old.query(`INSERT INTO messages(role, content, blocks_json, created_at) VALUES
+        ('user', 'We planted tomatoes in the garden', '[]', '2025-01-01T00:00:00.000Z'),
+        ('assistant', 'Gardening suits you', '[]', '2025-01-01T00:00:01.000Z'),
+        ('user', 'Café later?', '[]', '2025-01-01T00:00:02.000Z')`);
+      await old.query("INSERT INTO summaries(summary, start_message_id, end_message_id, created_at) VALUES ('they talked about the garden', 1, 2, '2025-01-02T00:00:00.000Z')");
+      await old.query(`INSERT INTO archival_passages(text, tags, created_at) VALUES ('bees like lavender', '["garden"]', '2025-01-03T00:00:00.000Z')`);
+    } finally {
+      await old.end();
+    }
+    const store = await openPostgresStore(url);
+    t.after(() => store.close());
+    assert.equal(await postgresSchemaVersion(store.pool), POSTGRES_SCHEMA_VERSION);
+    const ids = async (kind: 'message' | 'summary' | 'passage', query: string) => (await store.recallKeyword(kind, queryTerms(query), {}, 10)).map((r) => r.id).sort();
+    assert.deepEqual(await ids('message', 'gardens'), [1, 2]);
+    assert.deepEqual(await ids('message', 'cafe'), [3]);
+    assert.deepEqual(await ids('summary', 'gardening'), [1]);
+    assert.deepEqual(await ids('passage', 'garden'), [1]);
+    const totals = (await store.pool.query('SELECT kind, docs::int, tokens::int FROM recall_totals ORDER BY kind')).rows;
+    assert.deepEqual(totals, [{ kind: 'message', docs: 3, tokens: 11 }, { kind: 'passage', docs: 1, tokens: 4 }, { kind: 'session', docs: 0, tokens: 0 }, { kind: 'summary', docs: 1, tokens: 5 }]);
+    assert.deepEqual((await store.pool.query('SELECT COUNT(*)::int AS n FROM message_recall_fts WHERE context_tokens = 0 AND context = \'\'::tsvector')).rows[0].n, 3);
+    // the old 'simple' columns are gone; what is written after the upgrade is indexed too
+    const columns = (await store.pool.query("SELECT column_name FROM information_schema.columns WHERE column_name IN ('content_tsv', 'search_tsv')")).rows;
+    assert.deepEqual(columns, []);
+    const [later] = await store.appendMessages([{ role: 'user', blocks: [{ type: 'text', text: 'the garden again' }] }]);
+    assert.deepEqual(await ids('message', 'garden'), [1, 2, later.id]);
+    assert.deepEqual((await store.pool.query("SELECT docs::int, tokens::int FROM recall_totals WHERE kind = 'message'")).rows[0], { docs: 4, tokens: 14 });
+  });
+
+  test('without the unaccent extension the recall index still works, keeping accents', async (t) => {
+    // a role that may create tables but not extensions (trusted ones need CREATE on the database)
+    const url = await server.createDatabase('no_unaccent');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(() => admin.end());
+    await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lares_plain') THEN CREATE ROLE lares_plain LOGIN; END IF; END $$");
+    await admin.query('REVOKE CREATE ON DATABASE no_unaccent FROM PUBLIC');
+    await admin.query('GRANT CREATE ON SCHEMA public TO lares_plain');
+    const store = await openPostgresStore(url.replace('//lares@', '//lares_plain@'));
+    t.after(() => store.close());
+    assert.equal((await admin.query("SELECT COUNT(*)::int AS n FROM pg_extension WHERE extname = 'unaccent'")).rows[0].n, 0);
+    const [cafe, plain] = await store.appendMessages([
+      { role: 'user', blocks: [{ type: 'text', text: 'un café noir' }] },
+      { role: 'user', blocks: [{ type: 'text', text: 'gardening all day' }] },
+    ]);
+    assert.deepEqual((await store.searchMessages('café')).map((h) => h.id), [cafe.id]);
+    assert.deepEqual(await store.searchMessages('cafe'), []);
+    assert.deepEqual((await store.searchMessages('garden')).map((h) => h.id), [plain.id]);
   });
 
   test('concurrent imports of the same rows never double-insert', async (t) => {

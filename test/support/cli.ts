@@ -27,6 +27,6 @@ export function spawnCollect(command: string, args: string[], options: SpawnOpti
 export function runLares(args: string[], options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {}): Promise<CliResult> {
   return spawnCollect(NODE, [LARES_BIN, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...options.env } as NodeJS.ProcessEnv,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', LARES_EMBEDDER: 'none', ...options.env } as NodeJS.ProcessEnv,
   }, options.input);
 }

@@ -27,7 +27,7 @@ export async function startDirectHarness(options: { env?: Record<string, string>
   const dbPath = join(dir, 'data', 'lares.db');
   const env = {
     ANTHROPIC_API_KEY: fake.apiKey, ANTHROPIC_BASE_URL: fake.url, SQLITE_DB_PATH: dbPath, USE_DIRECT_LLM: 'true',
-    ANTHROPIC_MODEL: 'claude-sonnet-4-6', LARES_LLM_RETRY_BASE_MS: '1', ...options.env,
+    ANTHROPIC_MODEL: 'claude-sonnet-4-6', LARES_LLM_RETRY_BASE_MS: '1', LARES_EMBEDDER: 'none', ...options.env,
   };
   const config = loadConfig(env);
   const harness: DirectHarness = {

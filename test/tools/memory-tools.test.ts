@@ -91,7 +91,8 @@ describe('memory tools (Letta-compatible)', () => {
       { role: 'assistant', blocks: [{ type: 'text', text: 'Miso is a lovely name for a cat' }], createdAt: '2026-02-05T10:00:00.000Z' },
     ]);
     let r = await call('conversation_search', { query: 'Miso cat', roles: ['user'] });
-    assert.match(String(r.content), /1 result.*My cat is called Miso/s);
+    assert.match(String(r.content), /1 message\(s\).*My cat is called Miso/s);
+    assert.doesNotMatch(String(r.content), /lovely name/);
     r = await call('conversation_search', { query: 'Miso', start_date: '2026-02-01' });
     assert.match(String(r.content), /lovely name/);
     assert.doesNotMatch(String(r.content), /called Miso/);

@@ -1,7 +1,7 @@
 // The PostgreSQL memory store, for several agents or workers on one managed database.
 // Same interface and behaviour as the SQLite store: messages are never deleted, every
-// multi-row write is one transaction, full-text search uses PostgreSQL's own text search
-// (a generated tsvector column with a GIN index). Several workers coordinate per conversation
+// multi-row write is one transaction; keyword recall is PostgreSQL text search made to rank like
+// SQLite's FTS5 (see recallKeyword). Several workers coordinate per conversation
 // with advisory locks (withConversationLock) and sourceRef uniqueness (never a row twice).
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
@@ -11,13 +11,16 @@ import { nowIso } from '../../time.ts';
 import {
   DEFAULT_CONVERSATION,
   type BlockVersion, type ImportBatch, type ImportResult, type MemoryBlock, type MemoryStore, type MessageSearchOptions,
-  type NewMessage, type NewPassage, type NewSummary, type Passage, type PassageHit, type SearchHit, type StoreCounts,
-  type StoredMessage, type StoredUsage, type Summary, type UsageRecord,
+  type NewMessage, type NewPassage, type NewSummary, type NewVector, type Passage, type PassageHit, type PendingDoc, type RankedId,
+  type RecallFilters, type RecallKind, type RecallStats, type SearchHit, type StoreCounts, type StoredMessage, type StoredUsage,
+  type Summary, type UsageRecord, type VectorRow,
 } from '../store.ts';
 import { toBlock, toMessage, toPassage, toSummary } from '../row-mappers.ts';
 import { withConversationLock } from './conversation-lock.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.ts';
-import { tsQuery } from './search-query.ts';
+import { RECALL_KINDS, RECALL_SIDE_TABLES, RECALL_TOTALS_FROM_INDEX, recallBackfill } from './recall-schema.ts';
+import { queryTerms } from '../../recall/query-terms.ts';
+import { CONTEXT_WEIGHT } from '../../recall/settings.ts';
 
 type Row = Record<string, any>;
 type Queryable = Pick<PoolClient, 'query'>;
@@ -28,6 +31,24 @@ const MIGRATION_LOCK = 0x4c415246;
 const APPEND_CHUNK = 1000;
 
 const MESSAGE_COLUMNS = 'id, conversation_id, role, content, blocks_json, created_at, token_count, compacted_by, source_ref, metadata_json';
+const PASSAGE_COLUMNS = 'id, text, tags, created_at, source_ref';
+
+/** Each kind's document table, its keyword side table (recall-schema.ts), and when a row `r` of it matches a tsquery. */
+const RECALL_TABLES: Record<RecallKind | 'session', { docs: string; fts: string; matches: (query: string) => string }> = {
+  // either column, each in the GIN index (cheaper to test than their concatenation)
+  message: { docs: 'messages', fts: 'message_recall_fts', matches: (query) => `(r.body @@ ${query} OR r.context @@ ${query})` },
+  summary: { docs: 'summaries', fts: 'summary_recall_fts', matches: (query) => `r.body @@ ${query}` },
+  passage: { docs: 'archival_passages', fts: 'passage_recall_fts', matches: (query) => `r.body @@ ${query}` },
+  // a whole session, named by its first message
+  session: { docs: 'messages', fts: 'session_recall_fts', matches: (query) => `r.body @@ ${query}` },
+};
+
+/** FTS5's bm25() constants (fixed in SQLite's fts5_aux.c). */
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+
+/** A bytea as a plain Uint8Array of its own (as node:sqlite returns BLOBs), not a Buffer over a shared pool. */
+const bytes = (value: Buffer): Uint8Array => new Uint8Array(value);
 
 /** Hides the password of a postgres:// URL for messages. */
 export function redactDatabaseUrl(url: string): string {
@@ -203,23 +224,14 @@ export class PostgresStore implements MemoryStore {
     return result.rows.map(toMessage);
   }
 
+  /** Keyword search alone (stemmed, OR-ed, best first); hybrid search is src/recall/recall.ts. */
   async searchMessages(query: string, options: MessageSearchOptions = {}): Promise<SearchHit[]> {
-    const hits = await this.searchMessagesWith(tsQuery(query, 'all'), options);
-    return hits.length > 0 ? hits : this.searchMessagesWith(tsQuery(query, 'any'), options);
-  }
-
-  private async searchMessagesWith(q: { sql: string; param: string } | undefined, options: MessageSearchOptions): Promise<SearchHit[]> {
-    if (!q) return [];
-    const params: unknown[] = [q.param, options.conversationId ?? DEFAULT_CONVERSATION];
-    const where = ['m.content_tsv @@ q.query', 'm.conversation_id = $2'];
-    if (options.roles && options.roles.length > 0) { params.push(options.roles); where.push(`m.role = ANY($${params.length}::text[])`); }
-    if (options.startDate) { params.push(options.startDate); where.push(`m.created_at >= $${params.length}`); }
-    if (options.endDate) { params.push(options.endDate); where.push(`m.created_at <= $${params.length}`); }
-    params.push(options.limit ?? 10);
-    const result = await this.pool.query(`SELECT m.id, m.role, m.content, m.created_at, m.compacted_by, ts_rank(m.content_tsv, q.query) AS rank
-      FROM messages m, ${q.sql.replace('$QUERY', '$1')} AS q(query)
-      WHERE ${where.join(' AND ')} ORDER BY rank DESC, m.id DESC LIMIT $${params.length}`, params);
-    return result.rows.map((r) => ({ id: Number(r.id), role: r.role, content: r.content, createdAt: r.created_at, score: Number(r.rank), compacted: r.compacted_by !== null }));
+    const ranked = await this.recallKeyword('message', queryTerms(query), options, options.limit ?? 10);
+    const byId = new Map((await this.messagesByIds(ranked.map((r) => r.id))).map((m) => [m.id, m]));
+    return ranked.filter((r) => byId.has(r.id)).map((r) => {
+      const m = byId.get(r.id)!;
+      return { id: m.id, role: m.role, content: m.content, createdAt: m.createdAt, score: r.score, compacted: m.compactedBy !== null };
+    });
   }
 
   async findMessageBySourceRef(sourceRef: string): Promise<StoredMessage | undefined> {
@@ -258,20 +270,235 @@ export class PostgresStore implements MemoryStore {
   }
 
   async searchPassages(query: string, options: { tags?: string[]; limit?: number } = {}): Promise<PassageHit[]> {
-    const run = async (q: { sql: string; param: string } | undefined): Promise<PassageHit[]> => {
-      if (!q) return [];
-      const result = await this.pool.query(`SELECT p.id, p.text, p.tags, p.created_at, p.source_ref, ts_rank(p.search_tsv, q.query) AS rank
-        FROM archival_passages p, ${q.sql.replace('$QUERY', '$1')} AS q(query)
-        WHERE p.search_tsv @@ q.query AND p.tags::jsonb @> $2::jsonb ORDER BY rank DESC, p.id DESC LIMIT $3`,
-      [q.param, JSON.stringify(options.tags ?? []), options.limit ?? 10]);
-      return result.rows.map((r) => ({ ...toPassage(r), score: Number(r.rank) }));
-    };
-    const hits = await run(tsQuery(query, 'all'));
-    return hits.length > 0 ? hits : run(tsQuery(query, 'any'));
+    const ranked = await this.recallKeyword('passage', queryTerms(query), { tags: options.tags }, options.limit ?? 10);
+    const byId = new Map((await this.passagesByIds(ranked.map((r) => r.id))).map((p) => [p.id, p]));
+    return ranked.filter((r) => byId.has(r.id)).map((r) => ({ ...byId.get(r.id)!, score: r.score }));
   }
 
   async listPassages(): Promise<Passage[]> {
-    return (await this.pool.query('SELECT id, text, tags, created_at, source_ref FROM archival_passages ORDER BY id')).rows.map(toPassage);
+    return (await this.pool.query(`SELECT ${PASSAGE_COLUMNS} FROM archival_passages ORDER BY id`)).rows.map(toPassage);
+  }
+
+  // ---- by id
+
+  async messagesByIds(ids: number[]): Promise<StoredMessage[]> {
+    return this.byIds(ids, `SELECT ${MESSAGE_COLUMNS} FROM messages`, toMessage);
+  }
+
+  async summariesByIds(ids: number[]): Promise<Summary[]> {
+    return this.byIds(ids, 'SELECT * FROM summaries', toSummary);
+  }
+
+  async passagesByIds(ids: number[]): Promise<Passage[]> {
+    return this.byIds(ids, `SELECT ${PASSAGE_COLUMNS} FROM archival_passages`, toPassage);
+  }
+
+  private async byIds<T extends { id: number }>(ids: number[], select: string, map: (row: Row) => T): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.pool.query(`${select} WHERE id = ANY($1::bigint[])`, [ids])).rows.map(map);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id)).filter((r): r is T => r !== undefined);
+  }
+
+  // ---- recall index
+
+  /** SQL that keeps only the documents the filters allow; `d` is the document table (or a side table). Appends its parameters. */
+  private recallWhere(kind: RecallKind | 'session', filters: RecallFilters, params: unknown[], d = 'd'): string[] {
+    const param = (value: unknown) => { params.push(value); return `$${params.length}`; };
+    const where: string[] = [];
+    if (kind !== 'passage' && filters.conversationId !== '*') where.push(`${d}.conversation_id = ${param(filters.conversationId ?? DEFAULT_CONVERSATION)}`);
+    if (kind === 'message' && filters.roles && filters.roles.length > 0) where.push(`${d}.role = ANY(${param(filters.roles)}::text[])`);
+    // a session is found by its conversation only (as in SQLite)
+    if (filters.startDate && kind !== 'session') where.push(`${d}.created_at >= ${param(filters.startDate)}`);
+    if (filters.endDate && kind !== 'session') where.push(`${d}.created_at <= ${param(filters.endDate)}`);
+    if (kind === 'passage' && filters.tags && filters.tags.length > 0) where.push(`${d}.tags::jsonb @> ${param(JSON.stringify(filters.tags))}::jsonb`);
+    return where;
+  }
+
+  /**
+   * FTS5's bm25() (fts5_aux.c) computed in SQL over the same statistics, so that both stores rank
+   * alike: N and the average length over every document of the kind (recall_totals), a term's
+   * IDF = ln((N - n + 0.5) / (n + 0.5)) (1e-6 when not positive) with n = the documents holding
+   * it, its frequency = 1 per occurrence in the text then CONTEXT_WEIGHT per occurrence in the
+   * context, k1 = 1.2, b = 0.75, a document's length = all its words, context included; the
+   * terms' scores are added in their order, the same floating-point operations as FTS5's; equal
+   * scores rank the older document first, as FTS5 returns them.
+   * One pass over the GIN index finds every document holding a term (each term's n; the rows
+   * the filters keep are the candidates); each candidate's frequencies come from its tsvectors.
+   * What differs from SQLite is the text analysis (recall-schema.ts), not the arithmetic; a term
+   * that PostgreSQL splits in several words (rare: "5e3x") is a phrase, as in FTS5, but counts
+   * as often as its rarest word.
+   */
+  async recallKeyword(kind: RecallKind, terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
+    return this.keywordRanking(kind, terms, filters, limit);
+  }
+
+  /** The same BM25 over whole sessions (one column, the text of all their messages). */
+  async recallSessionKeyword(terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
+    return this.keywordRanking('session', terms, filters, limit);
+  }
+
+  async recallSessionsOf(messageIds: number[]): Promise<Map<number, number>> {
+    if (messageIds.length === 0) return new Map();
+    const result = await this.pool.query('SELECT message_id, session_id FROM recall_sessions WHERE message_id = ANY($1::bigint[])', [messageIds]);
+    return new Map(result.rows.map((r) => [Number(r.message_id), Number(r.session_id)]));
+  }
+
+  private async keywordRanking(kind: RecallKind | 'session', terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
+    // a term without a letter or digit holds no word (FTS5 matches nothing for it either)
+    const words = terms.filter((term) => /[\p{L}\p{N}]/u.test(term));
+    if (words.length === 0) return [];
+    const { fts, matches } = RECALL_TABLES[kind];
+    const params: unknown[] = [kind, limit];
+    const param = (value: unknown) => { params.push(value); return `$${params.length}`; };
+    // one parameter per term, so that its query is a constant the planner sees
+    const queries = words.map((word) => `lares_recall_query(${param(word)})`);
+    const where = this.recallWhere(kind, filters, params, 'r');
+    const kept = where.length > 0 ? where.join(' AND ') : 'TRUE';
+    const message = kind === 'message';
+    // the query's words in a column of each candidate, with how often they occur there
+    const occurrences = (column: string, col: number) =>
+      `SELECT h.id, h.len, ${col}, x.lexeme, array_length(x.positions, 1) FROM hits h, unnest(ts_filter(setweight(h.${column}, 'A', (SELECT lexemes FROM wanted)), '{a}')) x`;
+    const [k1, b, contextWeight] = [BM25_K1, BM25_B, CONTEXT_WEIGHT].map((n) => `${Number(n)}::float8`);
+    const rows = (await this.pool.query(`WITH
+      terms(i, lexemes) AS MATERIALIZED (VALUES ${words.map((_, i) => `(${i + 1}, lares_recall_lexemes($${i + 3}))`).join(', ')}),
+      matched AS MATERIALIZED (
+        SELECT r.id, r.tokens::float8 AS len, ARRAY[${queries.map(matches).join(', ')}] AS has, (${kept}) AS kept,
+          CASE WHEN ${kept} THEN r.body END AS body${message ? `, CASE WHEN ${kept} THEN r.context END AS context` : ''}
+        FROM ${fts} r WHERE ${matches(`(${queries.join(' || ')})`)}),
+      totals AS (SELECT docs::float8 AS docs, tokens::float8 / GREATEST(docs, 1)::float8 AS avgdl FROM recall_totals WHERE kind = $1),
+      holding(n) AS MATERIALIZED (SELECT ARRAY[${words.map((_, i) => `COUNT(*) FILTER (WHERE has[${i + 1}])`).join(', ')}] FROM matched),
+      weights AS MATERIALIZED (
+        SELECT t.i, t.lexemes, CASE WHEN x.idf > 0 THEN x.idf ELSE 1e-6::float8 END AS idf
+        FROM terms t, holding h, totals s, LATERAL (SELECT ln((s.docs - h.n[t.i] + 0.5::float8) / (h.n[t.i] + 0.5::float8)) AS idf) x
+        WHERE cardinality(t.lexemes) > 0 AND h.n[t.i] > 0),
+      wanted AS (SELECT array_agg(DISTINCT l) AS lexemes FROM weights, unnest(weights.lexemes) l),
+      hits AS (SELECT id, len, body${message ? ', context' : ''} FROM matched WHERE kept),
+      found(id, len, col, lexeme, tf) AS (${occurrences('body', 1)}${message ? ` UNION ALL ${occurrences('context', 2)}` : ''}),
+      term_lexemes AS (SELECT w.i, w.idf, l.lexeme, cardinality(w.lexemes) AS k FROM weights w, unnest(w.lexemes) AS l(lexeme)),
+      per_column AS (
+        SELECT f.id, f.len, t.i, t.idf, f.col, CASE WHEN COUNT(*) = t.k THEN MIN(f.tf) ELSE 0 END AS tf
+        FROM found f JOIN term_lexemes t ON t.lexeme = f.lexeme
+        GROUP BY f.id, f.len, t.i, t.idf, f.col, t.k),
+      per_term AS (
+        SELECT id, len, i, idf, COALESCE(SUM(tf) FILTER (WHERE col = 1), 0) AS in_body, COALESCE(SUM(tf) FILTER (WHERE col = 2), 0) AS in_context
+        FROM per_column GROUP BY id, len, i, idf),
+      scored AS MATERIALIZED (
+        -- a term's frequency as FTS5 adds it up: 1.0 per occurrence in the text, then the context's weight per occurrence there
+        SELECT p.id, p.len, p.i, p.idf, CASE WHEN p.in_context = 0 THEN p.in_body::float8 ELSE (SELECT SUM(v ORDER BY k)
+          FROM (SELECT 0 AS k, p.in_body::float8 AS v UNION ALL SELECT k, ${contextWeight} FROM generate_series(1, p.in_context::int) k) o) END AS freq
+        FROM per_term p)
+      SELECT p.id, SUM(p.idf * ((p.freq * (${k1} + 1.0::float8)) / (p.freq + ${k1} * (1::float8 - ${b} + ${b} * p.len / s.avgdl))) ORDER BY p.i) AS score
+      FROM scored p, totals s WHERE p.freq > 0
+      GROUP BY p.id ORDER BY score DESC, p.id LIMIT $2`, params)).rows;
+    return rows.map((r) => ({ id: Number(r.id), score: Number(r.score) }));
+  }
+
+  async recallVectors(kind: RecallKind, model: string, filters: RecallFilters, clusters?: number[], page?: { afterId: number; limit: number }): Promise<VectorRow[]> {
+    const params: unknown[] = [kind, model];
+    const where = this.recallWhere(kind, filters, params);
+    if (page) { params.push(page.afterId); where.push(`v.id > $${params.length}`); }
+    if (clusters) { params.push(clusters); where.push(`(v.cluster IS NULL OR v.cluster = ANY($${params.length}::int[]))`); }
+    if (page) params.push(Math.floor(page.limit));
+    const result = await this.pool.query(`SELECT v.id, v.vector FROM recall_vectors v JOIN ${RECALL_TABLES[kind].docs} d ON d.id = v.id
+      WHERE v.kind = $1 AND v.model = $2${where.map((w) => ` AND ${w}`).join('')}${page ? ` ORDER BY v.id LIMIT $${params.length}` : ''}`, params);
+    return result.rows.map((r) => ({ id: Number(r.id), vector: bytes(r.vector) }));
+  }
+
+  async recallPending(kind: RecallKind, model: string, limit: number, afterId = 0): Promise<PendingDoc[]> {
+    const source = {
+      message: 'SELECT id, content AS text, conversation_id FROM messages',
+      summary: 'SELECT id, summary AS text, conversation_id FROM summaries',
+      passage: 'SELECT id, text, NULL::text AS conversation_id FROM archival_passages',
+    }[kind];
+    const result = await this.pool.query(`SELECT d.* FROM (${source}) d LEFT JOIN recall_vectors v ON v.kind = $1 AND v.id = d.id
+      WHERE (v.id IS NULL OR v.model <> $2) AND d.id > $3 ORDER BY d.id LIMIT $4`, [kind, model, afterId, limit]);
+    return result.rows.map((r) => ({ id: Number(r.id), text: r.text, conversationId: r.conversation_id ?? null }));
+  }
+
+  async putRecallVectors(kind: RecallKind, model: string, rows: NewVector[]): Promise<void> {
+    // one row per id, the last given winning (as when written one by one)
+    const unique = [...new Map(rows.map((row) => [row.id, row])).values()];
+    if (unique.length === 0) return;
+    await this.pool.query(`INSERT INTO recall_vectors(kind, id, model, cluster, vector)
+      SELECT $1, u.id, $2, u.cluster, u.vector FROM unnest($3::bigint[], $4::int[], $5::bytea[]) AS u(id, cluster, vector)
+      ON CONFLICT (kind, id) DO UPDATE SET model = excluded.model, cluster = excluded.cluster, vector = excluded.vector`,
+    [kind, model, unique.map((r) => r.id), unique.map((r) => r.cluster), unique.map((r) => Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength))]);
+  }
+
+  async setRecallContext(rows: Array<{ id: number; context: string; session: number }>, contextThrough: number): Promise<void> {
+    // one row per message, the last given winning (as when written one by one)
+    const unique = [...new Map(rows.map((row) => [row.id, row])).values()];
+    await this.transaction(async (client) => {
+      if (unique.length > 0) {
+        const ids = unique.map((r) => r.id);
+        await client.query(`UPDATE message_recall_fts r SET context = d.vector, context_tokens = d.tokens
+          FROM unnest($1::bigint[], $2::text[]) AS c(id, context), lares_recall_doc(c.context) d WHERE r.id = c.id`,
+        [ids, unique.map((r) => r.context)]);
+        await client.query(`INSERT INTO recall_sessions(message_id, session_id) SELECT u.id, u.session FROM unnest($1::bigint[], $2::bigint[]) AS u(id, session)
+          ON CONFLICT (message_id) DO UPDATE SET session_id = excluded.session_id`, [ids, unique.map((r) => r.session)]);
+        // the named sessions' documents again, from all their messages (in id order, as SQLite joins them)
+        const sessions = [...new Set(unique.map((r) => r.session))];
+        await client.query('DELETE FROM session_recall_fts WHERE id = ANY($1::bigint[])', [sessions]);
+        await client.query(`INSERT INTO session_recall_fts(id, conversation_id, body, body_tokens)
+          SELECT t.session_id, COALESCE(f.conversation_id, ''), d.vector, d.tokens
+          FROM (SELECT s.session_id, string_agg(m.content, E'\n' ORDER BY m.id) AS text FROM recall_sessions s JOIN messages m ON m.id = s.message_id
+            WHERE s.session_id = ANY($1::bigint[]) GROUP BY s.session_id) t
+          LEFT JOIN messages f ON f.id = t.session_id, lares_recall_doc(t.text) d`, [sessions]);
+      }
+      await client.query(`INSERT INTO meta(key, value) VALUES ('recall_context_through', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [String(contextThrough)]);
+    });
+  }
+
+  async recallStats(model: string | undefined): Promise<RecallStats> {
+    // embedded counts nothing without a model; stale then counts every vector
+    const r = (await this.pool.query(`SELECT
+      (SELECT COUNT(*) FROM messages) AS messages,
+      (SELECT COUNT(*) FROM summaries) AS summaries,
+      (SELECT COUNT(*) FROM archival_passages) AS passages,
+      (SELECT COUNT(*) FROM recall_vectors WHERE model = $1) AS embedded,
+      (SELECT COUNT(*) FROM recall_vectors WHERE $1::text IS NULL OR model <> $1) AS stale,
+      (SELECT value FROM meta WHERE key = 'recall_context_through') AS context_through,
+      (SELECT COALESCE(MAX(id), 0) FROM messages) AS last_message_id`, [model ?? null])).rows[0];
+    return {
+      messages: Number(r.messages), summaries: Number(r.summaries), passages: Number(r.passages),
+      embedded: Number(r.embedded), stale: Number(r.stale), contextThrough: Number(r.context_through ?? 0), lastMessageId: Number(r.last_message_id),
+    };
+  }
+
+  async resetRecallIndex(scope: 'keywords' | 'all'): Promise<void> {
+    const tables = RECALL_SIDE_TABLES.map((k) => k.fts);
+    await this.transaction(async (client) => {
+      // rebuilt whole: the totals are counted once at the end rather than by the triggers
+      for (const table of tables) await client.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
+      await client.query(`TRUNCATE ${tables.join(', ')}, recall_sessions`);
+      for (const kind of RECALL_KINDS) await client.query(recallBackfill(kind));
+      await client.query(RECALL_TOTALS_FROM_INDEX);
+      for (const table of tables) await client.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
+      await client.query("DELETE FROM meta WHERE key = 'recall_context_through'");
+      if (scope === 'all') await client.query('DELETE FROM recall_vectors; DELETE FROM recall_centroids');
+    });
+  }
+
+  async recallCentroids(kind: RecallKind, model: string): Promise<Uint8Array[]> {
+    const result = await this.pool.query('SELECT vector FROM recall_centroids WHERE kind = $1 AND model = $2 ORDER BY cluster', [kind, model]);
+    return result.rows.map((r) => bytes(r.vector));
+  }
+
+  async setRecallCentroids(kind: RecallKind, model: string, centroids: Uint8Array[], assignments: Array<{ id: number; cluster: number }>): Promise<void> {
+    const assigned = [...new Map(assignments.map((a) => [a.id, a.cluster])).entries()];
+    await this.transaction(async (client) => {
+      await client.query('DELETE FROM recall_centroids WHERE kind = $1 AND model = $2', [kind, model]);
+      if (centroids.length > 0) {
+        await client.query(`INSERT INTO recall_centroids(kind, model, cluster, vector)
+          SELECT $1, $2, u.ord - 1, u.vector FROM unnest($3::bytea[]) WITH ORDINALITY AS u(vector, ord)`,
+        [kind, model, centroids.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))]);
+      }
+      if (assigned.length > 0) {
+        await client.query(`UPDATE recall_vectors v SET cluster = a.cluster FROM unnest($3::bigint[], $4::int[]) AS a(id, cluster)
+          WHERE v.kind = $1 AND v.model = $2 AND v.id = a.id`, [kind, model, assigned.map(([id]) => id), assigned.map(([, cluster]) => cluster)]);
+      }
+    });
   }
 
   // ---- usage
@@ -373,7 +600,7 @@ async function insertSummary(db: Queryable, s: NewSummary, skipExisting: boolean
 
 async function insertPassage(db: Queryable, p: NewPassage, skipExisting: boolean): Promise<Row | undefined> {
   const result = await db.query(`INSERT INTO archival_passages(text, tags, created_at, source_ref) VALUES ($1, $2, $3, $4)
-    ${skipExisting ? 'ON CONFLICT (source_ref) DO NOTHING' : ''} RETURNING id, text, tags, created_at, source_ref`,
+    ${skipExisting ? 'ON CONFLICT (source_ref) DO NOTHING' : ''} RETURNING ${PASSAGE_COLUMNS}`,
   [p.text, JSON.stringify(p.tags ?? []), p.createdAt ?? nowIso(), p.sourceRef ?? null]);
   return result.rows[0];
 }

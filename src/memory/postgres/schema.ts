@@ -2,6 +2,8 @@
 // to i+1 inside one transaction; concurrent starters serialise on an advisory lock.
 // Times are ISO 8601 text like in SQLite (string order is time order, nothing is reformatted);
 // content blocks and metadata are JSON text (jsonb would reorder keys, and replay must be byte-exact).
+import { recallIndexMigration } from './recall-schema.ts';
+
 export const POSTGRES_MIGRATIONS: string[] = [
   // 1: the same tables as SQLite, with tsvector full-text search
   `
@@ -81,6 +83,8 @@ export const POSTGRES_MIGRATIONS: string[] = [
   `,
   // 2: which kind of call a usage row is: a turn's request, or a compaction summary
   `ALTER TABLE llm_usage ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn' CHECK (kind IN ('turn', 'compaction'));`,
+  // 3: the recall index (src/recall/), made to find and rank like SQLite's FTS5 (recall-schema.ts)
+  recallIndexMigration(),
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

@@ -87,6 +87,47 @@ export const SQLITE_MIGRATIONS: string[] = [
   `,
   // 2: which kind of call a usage row is: a turn's request, or a compaction summary
   `ALTER TABLE llm_usage ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn' CHECK (kind IN ('turn', 'compaction'));`,
+  // 3: the recall index (src/recall/): stemmed keyword indexes that hold no copy of the text
+  // (contentless), a message's neighbours in a second column, and embedding vectors with their model
+  `
+  CREATE VIRTUAL TABLE message_recall_fts USING fts5(body, context, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
+  CREATE VIRTUAL TABLE summary_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
+  CREATE VIRTUAL TABLE passage_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
+  INSERT INTO message_recall_fts(rowid, body, context) SELECT id, content, '' FROM messages;
+  INSERT INTO summary_recall_fts(rowid, body) SELECT id, summary FROM summaries;
+  INSERT INTO passage_recall_fts(rowid, body) SELECT id, text || ' ' || tags FROM archival_passages;
+  CREATE TRIGGER message_recall_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_recall_fts(rowid, body, context) VALUES (new.id, new.content, '');
+  END;
+  CREATE TRIGGER summary_recall_fts_insert AFTER INSERT ON summaries BEGIN
+    INSERT INTO summary_recall_fts(rowid, body) VALUES (new.id, new.summary);
+  END;
+  CREATE TRIGGER passage_recall_fts_insert AFTER INSERT ON archival_passages BEGIN
+    INSERT INTO passage_recall_fts(rowid, body) VALUES (new.id, new.text || ' ' || new.tags);
+  END;
+  CREATE VIRTUAL TABLE session_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
+  CREATE TABLE recall_sessions (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+    session_id INTEGER NOT NULL
+  );
+  CREATE INDEX recall_sessions_session ON recall_sessions(session_id, message_id);
+  CREATE TABLE recall_vectors (
+    kind TEXT NOT NULL CHECK (kind IN ('message', 'summary', 'passage')),
+    id INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    cluster INTEGER,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX recall_vectors_cluster ON recall_vectors(kind, model, cluster);
+  CREATE TABLE recall_centroids (
+    kind TEXT NOT NULL,
+    model TEXT NOT NULL,
+    cluster INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (kind, model, cluster)
+  );
+  `,
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;

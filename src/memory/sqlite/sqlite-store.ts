@@ -9,13 +9,14 @@ import { blocksToText } from '../../llm/content.ts';
 import { nowIso } from '../../time.ts';
 import {
   DEFAULT_CONVERSATION,
-  type BlockVersion, type ImportBatch, type ImportResult, type MemoryBlock, type MemoryStore, type MessageSearchOptions,
+  type BlockVersion, type ImportBatch, type NewVector, type PendingDoc, type RankedId, type RecallFilters, type RecallKind, type RecallStats, type VectorRow, type ImportResult, type MemoryBlock, type MemoryStore, type MessageSearchOptions,
   type NewMessage, type NewPassage, type NewSummary, type Passage, type PassageHit, type SearchHit, type StoreCounts,
   type StoredMessage, type StoredUsage, type Summary, type UsageRecord,
 } from '../store.ts';
 import { toBlock, toMessage, toPassage, toSummary } from '../row-mappers.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.ts';
-import { ftsQuery } from './fts-query.ts';
+import { fts5OrQuery, queryTerms } from '../../recall/query-terms.ts';
+import { CONTEXT_WEIGHT } from '../../recall/settings.ts';
 
 type Row = Record<string, any>;
 
@@ -158,26 +159,14 @@ export class SqliteStore implements MemoryStore {
     return (this.sql('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?').all(conversationId, limit) as Row[]).map(toMessage);
   }
 
+  /** Keyword search alone (stemmed, OR-ed, best first); hybrid search is src/recall/recall.ts. */
   async searchMessages(query: string, options: MessageSearchOptions = {}): Promise<SearchHit[]> {
-    const hits = this.searchMessagesWith(ftsQuery(query, 'all'), options);
-    return hits.length > 0 ? hits : this.searchMessagesWith(ftsQuery(query, 'any'), options);
-  }
-
-  private searchMessagesWith(match: string | undefined, options: MessageSearchOptions): SearchHit[] {
-    if (!match) return [];
-    const where = ['messages_fts MATCH ?', 'm.conversation_id = ?'];
-    const params: Array<string | number> = [match, options.conversationId ?? DEFAULT_CONVERSATION];
-    if (options.roles && options.roles.length > 0) {
-      where.push(`m.role IN (${options.roles.map(() => '?').join(', ')})`);
-      params.push(...options.roles);
-    }
-    if (options.startDate) { where.push('m.created_at >= ?'); params.push(options.startDate); }
-    if (options.endDate) { where.push('m.created_at <= ?'); params.push(options.endDate); }
-    params.push(options.limit ?? 10);
-    const rows = this.db.prepare(`SELECT m.id, m.role, m.content, m.created_at, m.compacted_by, bm25(messages_fts) AS rank
-      FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-      WHERE ${where.join(' AND ')} ORDER BY rank LIMIT ?`).all(...params) as Row[];
-    return rows.map((r) => ({ id: Number(r.id), role: r.role, content: r.content, createdAt: r.created_at, score: -Number(r.rank), compacted: r.compacted_by !== null }));
+    const ranked = await this.recallKeyword('message', queryTerms(query), options, options.limit ?? 10);
+    const byId = new Map((await this.messagesByIds(ranked.map((r) => r.id))).map((m) => [m.id, m]));
+    return ranked.filter((r) => byId.has(r.id)).map((r) => {
+      const m = byId.get(r.id)!;
+      return { id: m.id, role: m.role, content: m.content, createdAt: m.createdAt, score: r.score, compacted: m.compactedBy !== null };
+    });
   }
 
   async findMessageBySourceRef(sourceRef: string): Promise<StoredMessage | undefined> {
@@ -235,21 +224,166 @@ export class SqliteStore implements MemoryStore {
   }
 
   async searchPassages(query: string, options: { tags?: string[]; limit?: number } = {}): Promise<PassageHit[]> {
-    const run = (match: string | undefined): PassageHit[] => {
-      if (!match) return [];
-      const rows = this.db.prepare(`SELECT p.*, bm25(archival_passages_fts) AS rank FROM archival_passages_fts
-        JOIN archival_passages p ON p.id = archival_passages_fts.rowid WHERE archival_passages_fts MATCH ? ORDER BY rank`).all(match) as Row[];
-      const wanted = options.tags ?? [];
-      return rows.map((r) => ({ ...toPassage(r), score: -Number(r.rank) }))
-        .filter((p) => wanted.every((tag) => p.tags.includes(tag)))
-        .slice(0, options.limit ?? 10);
-    };
-    const hits = run(ftsQuery(query, 'all'));
-    return hits.length > 0 ? hits : run(ftsQuery(query, 'any'));
+    const ranked = await this.recallKeyword('passage', queryTerms(query), { tags: options.tags }, options.limit ?? 10);
+    const byId = new Map((await this.passagesByIds(ranked.map((r) => r.id))).map((p) => [p.id, p]));
+    return ranked.filter((r) => byId.has(r.id)).map((r) => ({ ...byId.get(r.id)!, score: r.score }));
   }
 
   async listPassages(): Promise<Passage[]> {
     return (this.sql('SELECT * FROM archival_passages ORDER BY id').all() as Row[]).map(toPassage);
+  }
+
+  // ---- by id
+
+  async messagesByIds(ids: number[]): Promise<StoredMessage[]> {
+    return this.byIds(ids, 'messages', toMessage);
+  }
+
+  async summariesByIds(ids: number[]): Promise<Summary[]> {
+    return this.byIds(ids, 'summaries', toSummary);
+  }
+
+  async passagesByIds(ids: number[]): Promise<Passage[]> {
+    return this.byIds(ids, 'archival_passages', toPassage);
+  }
+
+  private byIds<T extends { id: number }>(ids: number[], table: string, map: (row: Row) => T): T[] {
+    if (ids.length === 0) return [];
+    const rows = (this.db.prepare(`SELECT * FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as Row[]).map(map);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id)).filter((r): r is T => r !== undefined);
+  }
+
+  // ---- recall index
+
+  /** SQL that keeps only the documents the filters allow; `d` is the document table. */
+  private recallWhere(kind: RecallKind, filters: RecallFilters): { join: string; where: string[]; params: Array<string | number> } {
+    const table = { message: 'messages', summary: 'summaries', passage: 'archival_passages' }[kind];
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (kind !== 'passage' && filters.conversationId !== '*') { where.push('d.conversation_id = ?'); params.push(filters.conversationId ?? DEFAULT_CONVERSATION); }
+    if (kind === 'message' && filters.roles && filters.roles.length > 0) {
+      where.push(`d.role IN (${filters.roles.map(() => '?').join(', ')})`);
+      params.push(...filters.roles);
+    }
+    if (filters.startDate) { where.push('d.created_at >= ?'); params.push(filters.startDate); }
+    if (filters.endDate) { where.push('d.created_at <= ?'); params.push(filters.endDate); }
+    for (const tag of kind === 'passage' ? filters.tags ?? [] : []) {
+      where.push('EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value = ?)');
+      params.push(tag);
+    }
+    return { join: `JOIN ${table} d ON d.id = `, where, params };
+  }
+
+  async recallKeyword(kind: RecallKind, terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
+    const match = fts5OrQuery(terms);
+    if (!match) return [];
+    const fts = `${kind}_recall_fts`;
+    const { join, where, params } = this.recallWhere(kind, filters);
+    const weights = kind === 'message' ? `1.0, ${CONTEXT_WEIGHT}` : '1.0';
+    const rows = this.db.prepare(`SELECT d.id, bm25(${fts}, ${weights}) AS rank FROM ${fts} ${join}${fts}.rowid
+      WHERE ${fts} MATCH ?${where.map((w) => ` AND ${w}`).join('')} ORDER BY rank LIMIT ?`).all(match, ...params, limit) as Row[];
+    return rows.map((r) => ({ id: Number(r.id), score: -Number(r.rank) }));
+  }
+
+  async recallSessionKeyword(terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
+    const match = fts5OrQuery(terms);
+    if (!match) return [];
+    const where = filters.conversationId === '*' ? '' : ' AND d.conversation_id = ?';
+    const params = filters.conversationId === '*' ? [] : [filters.conversationId ?? DEFAULT_CONVERSATION];
+    const rows = this.db.prepare(`SELECT session_recall_fts.rowid AS id, bm25(session_recall_fts) AS rank FROM session_recall_fts
+      JOIN messages d ON d.id = session_recall_fts.rowid WHERE session_recall_fts MATCH ?${where} ORDER BY rank LIMIT ?`).all(match, ...params, limit) as Row[];
+    return rows.map((r) => ({ id: Number(r.id), score: -Number(r.rank) }));
+  }
+
+  async recallSessionsOf(messageIds: number[]): Promise<Map<number, number>> {
+    if (messageIds.length === 0) return new Map();
+    const rows = this.db.prepare('SELECT message_id, session_id FROM recall_sessions WHERE message_id IN (SELECT value FROM json_each(?))').all(JSON.stringify(messageIds)) as Row[];
+    return new Map(rows.map((r) => [Number(r.message_id), Number(r.session_id)]));
+  }
+
+  async recallVectors(kind: RecallKind, model: string, filters: RecallFilters, clusters?: number[], page?: { afterId: number; limit: number }): Promise<VectorRow[]> {
+    const { join, where, params } = this.recallWhere(kind, filters);
+    if (page) { where.push('v.id > ?'); params.push(page.afterId); }
+    if (clusters) { where.push('(v.cluster IS NULL OR v.cluster IN (SELECT value FROM json_each(?)))'); params.push(JSON.stringify(clusters)); }
+    const rows = this.db.prepare(`SELECT v.id, v.vector FROM recall_vectors v ${join}v.id
+      WHERE v.kind = ? AND v.model = ?${where.map((w) => ` AND ${w}`).join('')}${page ? ` ORDER BY v.id LIMIT ${Math.floor(page.limit)}` : ''}`).all(kind, model, ...params) as Row[];
+    return rows.map((r) => ({ id: Number(r.id), vector: r.vector as Uint8Array }));
+  }
+
+  async recallPending(kind: RecallKind, model: string, limit: number, afterId = 0): Promise<PendingDoc[]> {
+    const source = {
+      message: 'SELECT id, content AS text, conversation_id FROM messages',
+      summary: 'SELECT id, summary AS text, conversation_id FROM summaries',
+      passage: 'SELECT id, text, NULL AS conversation_id FROM archival_passages',
+    }[kind];
+    const rows = this.db.prepare(`SELECT d.* FROM (${source}) d LEFT JOIN recall_vectors v ON v.kind = ? AND v.id = d.id
+      WHERE (v.id IS NULL OR v.model <> ?) AND d.id > ? ORDER BY d.id LIMIT ?`).all(kind, model, afterId, limit) as Row[];
+    return rows.map((r) => ({ id: Number(r.id), text: r.text, conversationId: r.conversation_id ?? null }));
+  }
+
+  async putRecallVectors(kind: RecallKind, model: string, rows: NewVector[]): Promise<void> {
+    this.transaction(() => {
+      const put = this.sql(`INSERT INTO recall_vectors(kind, id, model, cluster, vector) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(kind, id) DO UPDATE SET model = excluded.model, cluster = excluded.cluster, vector = excluded.vector`);
+      for (const row of rows) put.run(kind, row.id, model, row.cluster, row.vector);
+    });
+  }
+
+  async setRecallContext(rows: Array<{ id: number; context: string; session: number }>, contextThrough: number): Promise<void> {
+    this.transaction(() => {
+      const remove = this.sql('DELETE FROM message_recall_fts WHERE rowid = ?');
+      const add = this.sql('INSERT INTO message_recall_fts(rowid, body, context) SELECT id, content, ? FROM messages WHERE id = ?');
+      const inSession = this.sql('INSERT INTO recall_sessions(message_id, session_id) VALUES (?, ?) ON CONFLICT(message_id) DO UPDATE SET session_id = excluded.session_id');
+      for (const row of rows) { remove.run(row.id); add.run(row.context, row.id); inSession.run(row.id, row.session); }
+      const removeSession = this.sql('DELETE FROM session_recall_fts WHERE rowid = ?');
+      const addSession = this.sql(`INSERT INTO session_recall_fts(rowid, body) SELECT ?, group_concat(content, char(10)) FROM
+        (SELECT m.content FROM recall_sessions s JOIN messages m ON m.id = s.message_id WHERE s.session_id = ? ORDER BY m.id)`);
+      for (const session of new Set(rows.map((r) => r.session))) { removeSession.run(session); addSession.run(session, session); }
+      this.sql(`INSERT INTO meta(key, value) VALUES ('recall_context_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(contextThrough));
+    });
+  }
+
+  async recallStats(model: string | undefined): Promise<RecallStats> {
+    const one = (sql: string, ...params: string[]) => Number((this.sql(sql).get(...params) as Row).n);
+    return {
+      messages: one('SELECT COUNT(*) AS n FROM messages'),
+      summaries: one('SELECT COUNT(*) AS n FROM summaries'),
+      passages: one('SELECT COUNT(*) AS n FROM archival_passages'),
+      embedded: model ? one('SELECT COUNT(*) AS n FROM recall_vectors WHERE model = ?', model) : 0,
+      stale: model ? one('SELECT COUNT(*) AS n FROM recall_vectors WHERE model <> ?', model) : one('SELECT COUNT(*) AS n FROM recall_vectors'),
+      contextThrough: Number((await this.getMeta('recall_context_through')) ?? 0),
+      lastMessageId: one('SELECT COALESCE(MAX(id), 0) AS n FROM messages'),
+    };
+  }
+
+  async resetRecallIndex(scope: 'keywords' | 'all'): Promise<void> {
+    this.transaction(() => {
+      // 'delete-all', not DELETE: deleting rows of a contentless_delete table leaves them in bm25()'s row and word totals
+      this.db.exec(`INSERT INTO message_recall_fts(message_recall_fts) VALUES ('delete-all');
+        INSERT INTO message_recall_fts(rowid, body, context) SELECT id, content, '' FROM messages;
+        INSERT INTO summary_recall_fts(summary_recall_fts) VALUES ('delete-all');
+        INSERT INTO summary_recall_fts(rowid, body) SELECT id, summary FROM summaries;
+        INSERT INTO passage_recall_fts(passage_recall_fts) VALUES ('delete-all');
+        INSERT INTO passage_recall_fts(rowid, body) SELECT id, text || ' ' || tags FROM archival_passages;
+        INSERT INTO session_recall_fts(session_recall_fts) VALUES ('delete-all'); DELETE FROM recall_sessions;
+        DELETE FROM meta WHERE key = 'recall_context_through';`);
+      if (scope === 'all') this.db.exec('DELETE FROM recall_vectors; DELETE FROM recall_centroids;');
+    });
+  }
+
+  async recallCentroids(kind: RecallKind, model: string): Promise<Uint8Array[]> {
+    return (this.sql('SELECT vector FROM recall_centroids WHERE kind = ? AND model = ? ORDER BY cluster').all(kind, model) as Row[]).map((r) => r.vector as Uint8Array);
+  }
+
+  async setRecallCentroids(kind: RecallKind, model: string, centroids: Uint8Array[], assignments: Array<{ id: number; cluster: number }>): Promise<void> {
+    this.transaction(() => {
+      this.sql('DELETE FROM recall_centroids WHERE kind = ? AND model = ?').run(kind, model);
+      const add = this.sql('INSERT INTO recall_centroids(kind, model, cluster, vector) VALUES (?, ?, ?, ?)');
+      centroids.forEach((vector, cluster) => add.run(kind, model, cluster, vector));
+      const assign = this.sql('UPDATE recall_vectors SET cluster = ? WHERE kind = ? AND id = ? AND model = ?');
+      for (const a of assignments) assign.run(a.cluster, kind, a.id, model);
+    });
   }
 
   // ---- usage

@@ -4,12 +4,14 @@
 import { z } from 'zod';
 import { LaresError } from '../../errors.ts';
 import type { MemoryBlock, MemoryStore, MessageRole } from '../../memory/store.ts';
+import { Recall, shorten, type MessageHit } from '../../recall/recall.ts';
+import { isoDate as parseDate } from '../../time.ts';
 import { defineTool, type LocalTool } from '../local-tools.ts';
 import type { ToolOutcome } from '../types.ts';
 
 const label = z.string().min(1).describe('The memory block to edit, e.g. "human" or "persona".');
 
-export function memoryTools(store: MemoryStore): LocalTool[] {
+export function memoryTools(store: MemoryStore, recall: Recall = new Recall(store, undefined)): LocalTool[] {
   async function editableBlock(name: string): Promise<MemoryBlock> {
     const block = await store.getBlock(name);
     if (!block) {
@@ -108,11 +110,15 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
     }),
     defineTool({
       name: 'conversation_search',
-      description: 'Search the whole conversation history, including messages that were summarised away, by keywords (full-text, best matches first). Use it to recall details the summary leaves out.',
+      description: [
+        'Search the whole conversation history, including messages that were summarised away, by keywords and by meaning. Each hit comes with its date, who said it, and the turns around it.',
+        'Search well: make several short searches rather than one long one; use the distinctive words (names of people, places, pets, things, events) and synonyms; for "when" questions, search for the event, then read the dates of the hits.',
+        'Narrow with start_date/end_date (e.g. the month in question) and roles (user = what the person said).',
+      ].join(' '),
       schema: z.object({
-        query: z.string().min(1).describe('Keywords to look for.'),
+        query: z.string().min(1).describe('A few keywords or a short question, e.g. "sister wedding Lisbon".'),
         roles: z.array(z.enum(['user', 'assistant', 'system'])).optional().describe('Only messages from these roles.'),
-        limit: z.number().int().min(1).max(50).optional().describe('How many results (default 10).'),
+        limit: z.number().int().min(1).max(50).optional().describe('How many results (default 5).'),
         start_date: z.string().optional().describe('Only messages at or after this date (ISO 8601, e.g. 2026-01-31).'),
         end_date: z.string().optional().describe('Only messages at or before this date (ISO 8601).'),
       }),
@@ -120,10 +126,12 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
       run: async (a, context) => {
         const startDate = a.start_date ? isoDate(a.start_date, 'start_date', false) : undefined;
         const endDate = a.end_date ? isoDate(a.end_date, 'end_date', true) : undefined;
-        const hits = await store.searchMessages(a.query, { conversationId: context.conversationId, roles: a.roles as MessageRole[] | undefined, limit: a.limit ?? 10, startDate, endDate });
-        if (hits.length === 0) return { content: `No messages match "${a.query}".`, isError: false };
-        const lines = hits.map((h) => `[${h.createdAt}] (${h.role}, message ${h.id}) ${truncate(h.content, 600)}`);
-        return { content: `${hits.length} result(s) for "${a.query}":\n${lines.join('\n')}`, isError: false };
+        const hits = await recall.searchMessages(a.query, { conversationId: context.conversationId, roles: a.roles as MessageRole[] | undefined, limit: a.limit ?? 5, startDate, endDate });
+        const summaries = await recall.searchSummaries(a.query, { conversationId: context.conversationId, limit: 2, startDate, endDate });
+        if (hits.length === 0 && summaries.length === 0) return { content: `No messages match "${a.query}". Try other words, a synonym, or a wider date range.`, isError: false };
+        const parts = hits.map(formatHit);
+        for (const s of summaries) parts.push(`[summary ${s.id}, written ${s.createdAt}, covers messages ${s.startMessageId ?? '?'}–${s.endMessageId ?? '?'}] ${truncate(s.summary, 600)}`);
+        return { content: `${hits.length} message(s)${summaries.length ? ` and ${summaries.length} summary(ies)` : ''} for "${a.query}", best first:\n\n${parts.join('\n\n')}`, isError: false };
       },
     }),
     defineTool({
@@ -138,7 +146,7 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
     }),
     defineTool({
       name: 'archival_memory_search',
-      description: 'Search long-term archival memory by keywords, optionally only passages with all the given tags.',
+      description: 'Search long-term archival memory by keywords and by meaning (best first), optionally only passages with all the given tags. Several short searches with distinctive words work best.',
       schema: z.object({
         query: z.string().min(1).describe('Keywords to look for.'),
         tags: z.array(z.string()).optional().describe('Only passages that have all these tags.'),
@@ -146,7 +154,7 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
       }),
       annotations: { readOnlyHint: true, openWorldHint: false },
       run: async (a) => {
-        const hits = await store.searchPassages(a.query, { tags: a.tags, limit: a.top_k ?? 5 });
+        const hits = await recall.searchPassages(a.query, { tags: a.tags, limit: a.top_k ?? 5 });
         if (hits.length === 0) return { content: `No archival passages match "${a.query}".`, isError: false };
         return { content: hits.map((h) => `[${h.createdAt}] (passage ${h.id}${h.tags.length ? `, tags: ${h.tags.join(', ')}` : ''}) ${truncate(h.text, 1000)}`).join('\n'), isError: false };
       },
@@ -155,10 +163,21 @@ export function memoryTools(store: MemoryStore): LocalTool[] {
 }
 
 function isoDate(value: string, field: string, endOfDay: boolean): string {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const date = new Date(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
-  if (Number.isNaN(date.getTime())) throw new LaresError('MEMORY_TOOL_ERROR', `${field} "${value}" is not a date; use ISO 8601 like 2026-01-31 or 2026-01-31T14:00:00Z.`);
-  return date.toISOString();
+  try {
+    return parseDate(value, endOfDay);
+  } catch {
+    throw new LaresError('MEMORY_TOOL_ERROR', `${field} "${value}" is not a date; use ISO 8601 like 2026-01-31 or 2026-01-31T14:00:00Z.`);
+  }
+}
+
+function formatHit(h: MessageHit): string {
+  const around = (turns: MessageHit['before']) => turns.map((t) => `    ${t.role} (${t.createdAt}): ${t.content}`);
+  return [
+    `[${h.createdAt}] ${h.role}, message ${h.id}${h.compacted ? ' (summarised away)' : ''}:`,
+    ...around(h.before),
+    `  > ${shorten(h.content, 600)}`,
+    ...around(h.after),
+  ].join('\n');
 }
 
 function truncate(value: string, max: number): string {
