@@ -21,7 +21,7 @@ const DIMENSIONS = 384;
 const TOPICS = ['garden', 'tomatoes', 'weather', 'coffee', 'music', 'family', 'work', 'sleep', 'train', 'book'];
 
 /** Feature hashing: words land in fixed dimensions, so texts that share words have close vectors. */
-class HashingEmbedder implements Embedder {
+export class HashingEmbedder implements Embedder {
   readonly model = 'bench:hashing-384';
   readonly batchSize = 2_000;
   async embed(texts: string[], _kind: EmbedKind): Promise<Float32Array[]> {
@@ -69,6 +69,34 @@ async function measure(n: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'lares-recall-scale-'));
   const path = join(dir, 'lares.db');
   try {
+    const { store, embedder, report, fillSeconds, indexSeconds, indexBytes } = await buildScaleStore(n, path);
+    const recall = new Recall(store, embedder);
+    const queries = scaleQueries();
+    for (const query of queries.slice(0, 5)) await recall.searchMessages(query, { limit: 10 });
+    const times: number[] = [];
+    for (const query of queries) {
+      const t = performance.now();
+      await recall.searchMessages(query, { limit: 10 });
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const clusters = (await store.recallCentroids('message', embedder.model)).length;
+    await store.close();
+    return `| ${n.toLocaleString('en-US')} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 99).toFixed(1)} | ${clusters || 'none (full scan)'} | `
+      + `${Math.round(indexBytes / n)} B | ${fillSeconds.toFixed(0)} s | ${indexSeconds.toFixed(0)} s (${report.clustered ? 'clustering included' : 'no clustering'}) |`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function scaleQueries(): string[] {
+  const q = random(7);
+  return Array.from({ length: 60 }, () => `what about ${TOPICS[Math.floor(q() * TOPICS.length)]} and w${Math.floor(q() * 30_000)} w${Math.floor(q() * 30_000)}?`);
+}
+
+/** A filled and fully indexed store of n messages at path. */
+export async function buildScaleStore(n: number, path: string) {
+  {
     const store = new SqliteStore(path);
     const next = random(n);
     let started = performance.now();
@@ -88,24 +116,7 @@ async function measure(n: number): Promise<string> {
     process.stderr.write('\n');
     const indexSeconds = (performance.now() - started) / 1000;
     store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    const sizeAfter = statSync(path).size;
-    const recall = new Recall(store, embedder);
-    const q = random(7);
-    const queries = Array.from({ length: 60 }, () => `what about ${TOPICS[Math.floor(q() * TOPICS.length)]} and w${Math.floor(q() * 30_000)} w${Math.floor(q() * 30_000)}?`);
-    for (const query of queries.slice(0, 5)) await recall.searchMessages(query, { limit: 10 });
-    const times: number[] = [];
-    for (const query of queries) {
-      const t = performance.now();
-      await recall.searchMessages(query, { limit: 10 });
-      times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    const clusters = (await store.recallCentroids('message', embedder.model)).length;
-    await store.close();
-    return `| ${n.toLocaleString('en-US')} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 99).toFixed(1)} | ${clusters || 'none (full scan)'} | `
-      + `${Math.round((sizeAfter - sizeBefore) / n)} B | ${fillSeconds.toFixed(0)} s | ${indexSeconds.toFixed(0)} s (${report.clustered ? `clustering included` : 'no clustering'}) |`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    return { store, embedder, report, fillSeconds, indexSeconds, indexBytes: statSync(path).size - sizeBefore };
   }
 }
 

@@ -119,7 +119,7 @@ export interface VectorRow { id: number; vector: Uint8Array }
 /** A document the current embedder has no vector for yet. */
 export interface PendingDoc { id: number; text: string; conversationId: string | null }
 
-export interface NewVector { id: number; vector: Uint8Array; cluster: number | null }
+export interface NewVector { id: number; vector: Uint8Array; cluster: number | null; conversationId: string | null }
 
 export interface RecallStats { messages: number; summaries: number; passages: number; embedded: number; stale: number; contextThrough: number; lastMessageId: number }
 
@@ -214,6 +214,8 @@ export interface MemoryStore {
    * (all their messages) are rebuilt; advances contextThrough. One transaction.
    */
   setRecallContext(rows: Array<{ id: number; context: string; session: number }>, contextThrough: number): Promise<void>;
+  /** How many documents hold each term (stemmed like the index), counting at most `cap`. */
+  recallTermCounts(kind: RecallKind, terms: string[], cap: number): Promise<number[]>;
   /** BM25 of whole sessions (a session = a conversation's messages without a long pause), best first; id = session id. */
   recallSessionKeyword(terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]>;
   /** The session of each message that has one yet. */

@@ -116,7 +116,7 @@ export class RecallIndexer {
       const texts = kind === 'message' ? await this.messageTexts(pending.map((d) => d.id)) : pending.map((d) => embeddingText(d.text));
       const vectors = await embedder.embed(texts, 'document');
       if (centres.length === 0 && kind === 'message') centres = (await this.store.recallCentroids(kind, embedder.model)).map(decodeVector);
-      const rows: NewVector[] = pending.map((d, i) => ({ id: d.id, vector: encodeVector(vectors[i]), cluster: centres.length > 0 ? nearest(vectors[i], centres) : null }));
+      const rows: NewVector[] = pending.map((d, i) => ({ id: d.id, conversationId: d.conversationId, vector: encodeVector(vectors[i]), cluster: centres.length > 0 ? nearest(vectors[i], centres) : null }));
       await this.store.putRecallVectors(kind, embedder.model, rows);
       done += rows.length;
       afterId = pending[pending.length - 1].id;

@@ -11,7 +11,7 @@ import type { MemoryStore, MessageRole, Passage, RankedId, RecallFilters, Recall
 import { denseRanking } from './dense-search.ts';
 import { fuseScores } from './fusion.ts';
 import { queryTerms } from './query-terms.ts';
-import { CANDIDATES, DENSE_WEIGHT, HIT_CONTEXT_TURNS, SESSION_CANDIDATES, SESSION_GAP_MS, SESSION_WEIGHT } from './settings.ts';
+import { CANDIDATES, COMMON_TERM_DOCS, DENSE_WEIGHT, HIT_CONTEXT_TURNS, SESSION_CANDIDATES, SESSION_GAP_MS, SESSION_WEIGHT } from './settings.ts';
 
 export interface ContextTurn { id: number; role: MessageRole; content: string; createdAt: string }
 
@@ -87,13 +87,21 @@ export class Recall {
   private async rank(kind: RecallKind, query: string, options: RecallOptions, limit: number): Promise<RankedId[]> {
     const mode = options.mode ?? 'hybrid';
     const depth = Math.max(CANDIDATES, limit);
-    const terms = queryTerms(query);
+    const terms = mode === 'dense' ? [] : await this.withoutCommonTerms(kind, queryTerms(query));
     const keyword = mode === 'dense' ? [] : await this.store.recallKeyword(kind, terms, options, depth);
     const dense = mode === 'keyword' ? [] : await this.dense(kind, query, options, depth);
     const sessions = kind === 'message' && mode !== 'dense' ? await this.store.recallSessionKeyword(terms, options, SESSION_CANDIDATES) : [];
     const candidates = [...new Set([...keyword, ...dense].map((r) => r.id))];
     const sessionOf = sessions.length > 0 ? await this.store.recallSessionsOf(candidates) : new Map<number, number>();
     return fuseScores({ keyword, dense, sessions, sessionOf }, { dense: DENSE_WEIGHT, session: SESSION_WEIGHT }, limit);
+  }
+
+  /** Drops words that are in very many messages, when rarer ones are left (see COMMON_TERM_DOCS). */
+  private async withoutCommonTerms(kind: RecallKind, terms: string[]): Promise<string[]> {
+    if (terms.length < 2) return terms;
+    const counts = await this.store.recallTermCounts(kind, terms, COMMON_TERM_DOCS + 1);
+    const rare = terms.filter((_, i) => counts[i] <= COMMON_TERM_DOCS);
+    return rare.length > 0 ? rare : terms;
   }
 
   private async dense(kind: RecallKind, query: string, filters: RecallFilters, depth: number): Promise<RankedId[]> {

@@ -13,6 +13,12 @@ export const SESSION_GAP_MS = 30 * 60_000;
 /** Weights next to the message's keyword score (1.0) in the fusion (src/recall/fusion.ts). */
 export const DENSE_WEIGHT = 0.5;
 export const SESSION_WEIGHT = 0.6;
+/**
+ * A query word found in more messages than this counts like a stopword when the query has rarer
+ * words: it adds little to BM25 (its IDF is low) but would make every search score that many rows.
+ * Only large histories have such words, so small ones rank exactly as without this.
+ */
+export const COMMON_TERM_DOCS = 5_000;
 /** Sessions ranked per query for the session term. */
 export const SESSION_CANDIDATES = 50;
 /** How deep each ranking is read before fusing. */

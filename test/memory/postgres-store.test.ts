@@ -151,6 +151,33 @@ describe('postgres only', () => {
     assert.deepEqual((await store.pool.query("SELECT docs::int, tokens::int FROM recall_totals WHERE kind = 'message'")).rows[0], { docs: 4, tokens: 14 });
   });
 
+  test('recall_totals (BM25\'s N and word totals) follow every write: appends, imports, contexts, sessions, reset', async (t) => {
+    const store = await openPostgresStore(await server.createDatabase('recall_totals'));
+    t.after(() => store.close());
+    const check = async (when: string) => {
+      const kept = (await store.pool.query('SELECT kind, docs::int, tokens::int FROM recall_totals ORDER BY kind')).rows;
+      const counted = (await store.pool.query(`SELECT kind, docs::int, tokens::int FROM (
+        SELECT 'message' AS kind, COUNT(*) AS docs, COALESCE(SUM(body_tokens + context_tokens), 0) AS tokens FROM message_recall_fts
+        UNION ALL SELECT 'passage', COUNT(*), COALESCE(SUM(body_tokens), 0) FROM passage_recall_fts
+        UNION ALL SELECT 'session', COUNT(*), COALESCE(SUM(body_tokens), 0) FROM session_recall_fts
+        UNION ALL SELECT 'summary', COUNT(*), COALESCE(SUM(body_tokens), 0) FROM summary_recall_fts) x ORDER BY kind`)).rows;
+      assert.deepEqual(kept, counted, when);
+    };
+    const text = (value: string) => [{ type: 'text' as const, text: value }];
+    const ms = await store.appendMessages(Array.from({ length: 30 }, (_, i) => ({ role: 'user' as const, blocks: text(`message ${i} about ${'word '.repeat(i % 5)}things`) })));
+    await check('after an append');
+    await store.importBatch({ messages: [{ role: 'user', blocks: text('imported one'), sourceRef: 'x:1' }], summaries: [{ summary: 'a summary of it', startMessageId: null, endMessageId: null }], passages: [{ text: 'a passage', tags: ['t'] }] });
+    await check('after an import');
+    await store.setRecallContext(ms.slice(0, 10).map((m, i) => ({ id: m.id, context: 'neighbour words '.repeat(i), session: ms[0].id })), ms[9].id);
+    await check('after contexts and a session');
+    await store.setRecallContext(ms.slice(5, 15).map((m) => ({ id: m.id, context: 'shorter', session: ms[5].id })), ms[14].id);
+    await check('after contexts rewritten and sessions rebuilt');
+    await store.resetRecallIndex('keywords');
+    await check('after a reset');
+    const after = (await store.pool.query("SELECT docs::int FROM recall_totals WHERE kind = 'message'")).rows[0].docs;
+    assert.equal(after, 31);
+  });
+
   test('without the unaccent extension the recall index still works, keeping accents', async (t) => {
     // a role that may create tables but not extensions (trusted ones need CREATE on the database)
     const url = await server.createDatabase('no_unaccent');

@@ -571,6 +571,43 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         assert.deepEqual(ids(await store.searchPassages('creme brulee')), [passage.id]);
       });
 
+      test('every way of writing a document indexes it: append, import, compact, insertPassage', async (t) => {
+        const store = await fresh(t);
+        const [appended] = await store.appendMessages([msg('user', 'appended about lighthouses')]);
+        await store.importBatch({
+          summaries: [{ summary: 'imported summary about lighthouses', startMessageId: null, endMessageId: null, sourceRef: 's:1' }],
+          messages: [msg('assistant', 'imported message about lighthouses', { sourceRef: 'm:1' })],
+          passages: [{ text: 'imported passage about lighthouses', tags: ['coast'], sourceRef: 'p:1' }],
+        });
+        const summary = await store.compact({ summary: 'compacted summary about lighthouses', startMessageId: appended.id, endMessageId: appended.id }, [appended.id]);
+        const passage = await store.insertPassage({ text: 'inserted passage about lighthouses' });
+        const imported = await store.findMessageBySourceRef('m:1');
+        assert.deepEqual(sorted(ids(await keyword(store, 'message', 'lighthouse'))), [appended.id, imported!.id]);
+        assert.deepEqual(ids(await keyword(store, 'summary', 'lighthouse')).length, 2);
+        assert.ok(ids(await keyword(store, 'summary', 'compacted lighthouse')).includes(summary.id));
+        assert.deepEqual(ids(await keyword(store, 'passage', 'inserted lighthouse'))[0], passage.id);
+        assert.deepEqual(ids(await keyword(store, 'passage', 'coast')).length, 1);
+      });
+
+      test('recallTermCounts: how many documents hold each term, stemmed, context included, up to the cap', async (t) => {
+        const store = await fresh(t);
+        const ms = await store.appendMessages([
+          msg('user', 'gardens and roses'),
+          msg('user', 'the garden again'),
+          msg('user', 'gardening, gardening'),
+          msg('user', 'roses elsewhere', { conversationId: 'other' }),
+          msg('user', 'nothing here'),
+        ]);
+        assert.deepEqual(await store.recallTermCounts('message', ['garden', 'roses', 'tulip', '*', 'NEAR('], 10), [3, 2, 0, 0, 0]);
+        assert.deepEqual(await store.recallTermCounts('message', ['garden', 'roses'], 2), [2, 2]);
+        assert.deepEqual(await store.recallTermCounts('message', [], 10), []);
+        await store.setRecallContext([{ id: ms[4].id, context: 'the garden again', session: ms[4].id }], ms[4].id);
+        assert.deepEqual(await store.recallTermCounts('message', ['garden'], 10), [4]);
+        await store.insertPassage({ text: 'a garden passage', tags: ['roses'] });
+        assert.deepEqual(await store.recallTermCounts('passage', ['garden', 'rose', 'gardening'], 10), [1, 1, 1]);
+        assert.deepEqual(await store.recallTermCounts('summary', ['garden'], 10), [0]);
+      });
+
       test('compacted messages are still found', async (t) => {
         const store = await fresh(t);
         const ms = await store.appendMessages([msg('user', 'the piano needs tuning'), msg('assistant', 'I know a piano tuner'), msg('user', 'thanks')]);
@@ -610,9 +647,9 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         assert.deepEqual(ids(await store.recallPending('message', 'm1', 10, ms[1].id)), [ms[2].id, ms[3].id]);
 
         await store.putRecallVectors('message', 'm1', [
-          { id: ms[0].id, vector: bytes(0, 1, 2, 255), cluster: null },
-          { id: ms[1].id, vector: bytes(9, 8, 7, 6), cluster: null },
-          { id: ms[3].id, vector: bytes(4, 4, 4, 4), cluster: null },
+          { id: ms[0].id, vector: bytes(0, 1, 2, 255), cluster: null, conversationId: 'default' },
+          { id: ms[1].id, vector: bytes(9, 8, 7, 6), cluster: null, conversationId: 'default' },
+          { id: ms[3].id, vector: bytes(4, 4, 4, 4), cluster: null, conversationId: 'other' },
         ]);
         await store.putRecallVectors('message', 'm1', []);
         assert.deepEqual(ids(await store.recallPending('message', 'm1', 10)), [ms[2].id]);
@@ -636,7 +673,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         assert.deepEqual((await store.recallStats(undefined)).stale, 3);
         assert.deepEqual((await store.recallStats(undefined)).embedded, 0);
         // writing a document's vector again replaces it, model included
-        await store.putRecallVectors('message', 'm2', [{ id: ms[0].id, vector: bytes(1, 1), cluster: 3 }]);
+        await store.putRecallVectors('message', 'm2', [{ id: ms[0].id, vector: bytes(1, 1), cluster: 3, conversationId: 'default' }]);
         assert.deepEqual(ids(await store.recallVectors('message', 'm1', {})), [ms[1].id]);
         assert.deepEqual((await store.recallVectors('message', 'm2', {})).map((v) => [v.id, [...v.vector]]), [[ms[0].id, [1, 1]]]);
         assert.deepEqual([(await store.recallStats('m2')).embedded, (await store.recallStats('m2')).stale], [1, 2]);
@@ -647,10 +684,12 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         const passage = await store.insertPassage({ text: 'a passage' });
         assert.deepEqual(await store.recallPending('summary', 'm2', 10), [{ id: summary.id, text: 'a summary', conversationId: 'default' }]);
         assert.deepEqual(await store.recallPending('passage', 'm2', 10), [{ id: passage.id, text: 'a passage', conversationId: null }]);
-        await store.putRecallVectors('passage', 'm2', [{ id: passage.id, vector: bytes(5), cluster: null }]);
+        await store.putRecallVectors('passage', 'm2', [{ id: passage.id, vector: bytes(5), cluster: null, conversationId: null }]);
         assert.deepEqual(await store.recallPending('passage', 'm2', 10), []);
         assert.deepEqual(ids(await store.recallPending('message', 'm2', 10)), [ms[1].id, ms[2].id, ms[3].id], 'a passage vector is not a message vector');
         assert.deepEqual((await store.recallVectors('passage', 'm2', {})).map((v) => [v.id, [...v.vector]]), [[passage.id, [5]]]);
+        assert.deepEqual(ids(await store.recallVectors('passage', 'm2', { conversationId: 'other' })), [passage.id]);
+        assert.deepEqual(await store.recallVectors('passage', 'm2', { tags: ['nope'] }), []);
         const stats = await store.recallStats('m2');
         assert.deepEqual([stats.summaries, stats.passages, stats.embedded, stats.stale], [1, 1, 2, 2]);
       });
@@ -658,7 +697,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
       test('cluster centres round-trip and replace the clusters of the vectors', async (t) => {
         const store = await fresh(t);
         const ms = await store.appendMessages([msg('user', 'a'), msg('user', 'b'), msg('user', 'c')]);
-        await store.putRecallVectors('message', 'm', ms.map((m, i) => ({ id: m.id, vector: bytes(i), cluster: null })));
+        await store.putRecallVectors('message', 'm', ms.map((m, i) => ({ id: m.id, vector: bytes(i), cluster: null, conversationId: m.conversationId })));
         assert.deepEqual(await store.recallCentroids('message', 'm'), []);
         await store.setRecallCentroids('message', 'm', [bytes(10, 11), bytes(20, 21)], [{ id: ms[0].id, cluster: 0 }, { id: ms[1].id, cluster: 1 }]);
         const centroids = await store.recallCentroids('message', 'm');
@@ -686,7 +725,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         const ms = await store.appendMessages([msg('user', 'we flew to Lisbon'), msg('assistant', 'how was it')]);
         const passage = await store.insertPassage({ text: 'Lisbon trip notes', tags: ['travel'] });
         await store.setRecallContext([{ id: ms[0].id, context: 'how was it', session: ms[0].id }, { id: ms[1].id, context: 'we flew to Lisbon', session: ms[0].id }], ms[1].id);
-        await store.putRecallVectors('message', 'm', [{ id: ms[0].id, vector: bytes(1), cluster: 0 }]);
+        await store.putRecallVectors('message', 'm', [{ id: ms[0].id, vector: bytes(1), cluster: 0, conversationId: 'default' }]);
         await store.setRecallCentroids('message', 'm', [bytes(7)], []);
         assert.deepEqual(ids(await keyword(store, 'message', 'lisbon')), [ms[0].id, ms[1].id]);
         assert.deepEqual(ids(await store.recallSessionKeyword(['lisbon'], {}, 10)), [ms[0].id]);

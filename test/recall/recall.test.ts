@@ -176,7 +176,7 @@ test('vectors: int8 encoding keeps dot products; clustered search finds what a f
 
   const store = freshStore(t);
   const messages = await store.appendMessages(vectors.map((_, i) => say('user', `message ${i}`, at(1, i))));
-  await store.putRecallVectors('message', 'm', messages.map((m, i) => ({ id: m.id, vector: encodeVector(vectors[i]), cluster: null })));
+  await store.putRecallVectors('message', 'm', messages.map((m, i) => ({ id: m.id, conversationId: m.conversationId, vector: encodeVector(vectors[i]), cluster: null })));
   const query = vectors[123];
   const full = await denseRanking(store, 'message', 'm', query, {}, 5);
   const trained = trainClusters(vectors, 16);

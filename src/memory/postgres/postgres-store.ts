@@ -333,6 +333,20 @@ export class PostgresStore implements MemoryStore {
     return this.keywordRanking(kind, terms, filters, limit);
   }
 
+  async recallTermCounts(kind: RecallKind, terms: string[], cap: number): Promise<number[]> {
+    if (terms.length === 0) return [];
+    const { fts, matches } = RECALL_TABLES[kind];
+    const params: unknown[] = [Math.max(0, Math.floor(cap))];
+    // a term without a letter or digit holds no word: none hold it
+    const counts = terms.map((term) => {
+      if (!/[\p{L}\p{N}]/u.test(term)) return '0';
+      params.push(term);
+      return `(SELECT COUNT(*) FROM (SELECT 1 FROM ${fts} r WHERE ${matches(`lares_recall_query($${params.length})`)} LIMIT $1) x)`;
+    });
+    const row = (await this.pool.query(`SELECT ARRAY[${counts.join(', ')}]::bigint[] AS n`, params)).rows[0];
+    return (row.n as string[]).map(Number);
+  }
+
   /** The same BM25 over whole sessions (one column, the text of all their messages). */
   async recallSessionKeyword(terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
     return this.keywordRanking('session', terms, filters, limit);
@@ -356,15 +370,16 @@ export class PostgresStore implements MemoryStore {
     const where = this.recallWhere(kind, filters, params, 'r');
     const kept = where.length > 0 ? where.join(' AND ') : 'TRUE';
     const message = kind === 'message';
-    // the query's words in a column of each candidate, with how often they occur there
-    const occurrences = (column: string, col: number) =>
-      `SELECT h.id, h.len, ${col}, x.lexeme, array_length(x.positions, 1) FROM hits h, unnest(ts_filter(setweight(h.${column}, 'A', (SELECT lexemes FROM wanted)), '{a}')) x`;
+    // a column of a candidate cut down to the query's words (their positions give their frequencies)
+    const allLexemes = `(${words.map((_, i) => `lares_recall_lexemes($${i + 3})`).join(' || ')})`;
+    const queryWords = (column: string) => `CASE WHEN ${kept} THEN ts_filter(setweight(r.${column}, 'A', ${allLexemes}), '{a}') END AS ${column}`;
+    const occurrences = (column: string, col: number) => `SELECT h.id, h.len, ${col}, x.lexeme, array_length(x.positions, 1) FROM hits h, unnest(h.${column}) x`;
     const [k1, b, contextWeight] = [BM25_K1, BM25_B, CONTEXT_WEIGHT].map((n) => `${Number(n)}::float8`);
     const rows = (await this.pool.query(`WITH
       terms(i, lexemes) AS MATERIALIZED (VALUES ${words.map((_, i) => `(${i + 1}, lares_recall_lexemes($${i + 3}))`).join(', ')}),
       matched AS MATERIALIZED (
         SELECT r.id, r.tokens::float8 AS len, ARRAY[${queries.map(matches).join(', ')}] AS has, (${kept}) AS kept,
-          CASE WHEN ${kept} THEN r.body END AS body${message ? `, CASE WHEN ${kept} THEN r.context END AS context` : ''}
+          ${queryWords('body')}${message ? `, ${queryWords('context')}` : ''}
         FROM ${fts} r WHERE ${matches(`(${queries.join(' || ')})`)}),
       totals AS (SELECT docs::float8 AS docs, tokens::float8 / GREATEST(docs, 1)::float8 AS avgdl FROM recall_totals WHERE kind = $1),
       holding(n) AS MATERIALIZED (SELECT ARRAY[${words.map((_, i) => `COUNT(*) FILTER (WHERE has[${i + 1}])`).join(', ')}] FROM matched),
@@ -372,7 +387,6 @@ export class PostgresStore implements MemoryStore {
         SELECT t.i, t.lexemes, CASE WHEN x.idf > 0 THEN x.idf ELSE 1e-6::float8 END AS idf
         FROM terms t, holding h, totals s, LATERAL (SELECT ln((s.docs - h.n[t.i] + 0.5::float8) / (h.n[t.i] + 0.5::float8)) AS idf) x
         WHERE cardinality(t.lexemes) > 0 AND h.n[t.i] > 0),
-      wanted AS (SELECT array_agg(DISTINCT l) AS lexemes FROM weights, unnest(weights.lexemes) l),
       hits AS (SELECT id, len, body${message ? ', context' : ''} FROM matched WHERE kept),
       found(id, len, col, lexeme, tf) AS (${occurrences('body', 1)}${message ? ` UNION ALL ${occurrences('context', 2)}` : ''}),
       term_lexemes AS (SELECT w.i, w.idf, l.lexeme, cardinality(w.lexemes) AS k FROM weights w, unnest(w.lexemes) AS l(lexeme)),
@@ -396,12 +410,17 @@ export class PostgresStore implements MemoryStore {
 
   async recallVectors(kind: RecallKind, model: string, filters: RecallFilters, clusters?: number[], page?: { afterId: number; limit: number }): Promise<VectorRow[]> {
     const params: unknown[] = [kind, model];
-    const where = this.recallWhere(kind, filters, params);
+    const where = ['v.kind = $1', 'v.model = $2'];
+    // the clusters asked for, and -1: vectors not in a cluster yet
+    if (clusters) { params.push([-1, ...clusters.map((c) => Math.trunc(c))]); where.push(`v.cluster = ANY($${params.length}::int[])`); }
+    // the vector's own conversation; the document table is read only for filters the vector table cannot answer
+    if (kind !== 'passage' && filters.conversationId !== '*') { params.push(filters.conversationId ?? DEFAULT_CONVERSATION); where.push(`v.conversation_id = $${params.length}`); }
     if (page) { params.push(page.afterId); where.push(`v.id > $${params.length}`); }
-    if (clusters) { params.push(clusters); where.push(`(v.cluster IS NULL OR v.cluster = ANY($${params.length}::int[]))`); }
+    const more = filters.roles?.length || filters.startDate || filters.endDate || (kind === 'passage' && filters.tags?.length);
+    if (more) where.push(...this.recallWhere(kind, { ...filters, conversationId: '*' }, params));
     if (page) params.push(Math.floor(page.limit));
-    const result = await this.pool.query(`SELECT v.id, v.vector FROM recall_vectors v JOIN ${RECALL_TABLES[kind].docs} d ON d.id = v.id
-      WHERE v.kind = $1 AND v.model = $2${where.map((w) => ` AND ${w}`).join('')}${page ? ` ORDER BY v.id LIMIT $${params.length}` : ''}`, params);
+    const result = await this.pool.query(`SELECT v.id, v.vector FROM recall_vectors v${more ? ` JOIN ${RECALL_TABLES[kind].docs} d ON d.id = v.id` : ''}
+      WHERE ${where.join(' AND ')}${page ? ` ORDER BY v.id LIMIT $${params.length}` : ''}`, params);
     return result.rows.map((r) => ({ id: Number(r.id), vector: bytes(r.vector) }));
   }
 
@@ -420,10 +439,11 @@ export class PostgresStore implements MemoryStore {
     // one row per id, the last given winning (as when written one by one)
     const unique = [...new Map(rows.map((row) => [row.id, row])).values()];
     if (unique.length === 0) return;
-    await this.pool.query(`INSERT INTO recall_vectors(kind, id, model, cluster, vector)
-      SELECT $1, u.id, $2, u.cluster, u.vector FROM unnest($3::bigint[], $4::int[], $5::bytea[]) AS u(id, cluster, vector)
-      ON CONFLICT (kind, id) DO UPDATE SET model = excluded.model, cluster = excluded.cluster, vector = excluded.vector`,
-    [kind, model, unique.map((r) => r.id), unique.map((r) => r.cluster), unique.map((r) => Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength))]);
+    await this.pool.query(`INSERT INTO recall_vectors(kind, id, model, cluster, conversation_id, vector)
+      SELECT $1, u.id, $2, u.cluster, u.conversation_id, u.vector FROM unnest($3::bigint[], $4::int[], $5::text[], $6::bytea[]) AS u(id, cluster, conversation_id, vector)
+      ON CONFLICT (kind, id) DO UPDATE SET model = excluded.model, cluster = excluded.cluster, conversation_id = excluded.conversation_id, vector = excluded.vector`,
+    [kind, model, unique.map((r) => r.id), unique.map((r) => r.cluster ?? -1), unique.map((r) => r.conversationId),
+      unique.map((r) => Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength))]);
   }
 
   async setRecallContext(rows: Array<{ id: number; context: string; session: number }>, contextThrough: number): Promise<void> {

@@ -111,15 +111,17 @@ export const SQLITE_MIGRATIONS: string[] = [
     session_id INTEGER NOT NULL
   );
   CREATE INDEX recall_sessions_session ON recall_sessions(session_id, message_id);
+  -- stored in cluster order, so a query reads its clusters' vectors as runs of pages; -1 = no cluster yet
   CREATE TABLE recall_vectors (
     kind TEXT NOT NULL CHECK (kind IN ('message', 'summary', 'passage')),
-    id INTEGER NOT NULL,
     model TEXT NOT NULL,
-    cluster INTEGER,
+    cluster INTEGER NOT NULL DEFAULT -1,
+    id INTEGER NOT NULL,
+    conversation_id TEXT,
     vector BLOB NOT NULL,
-    PRIMARY KEY (kind, id)
+    PRIMARY KEY (kind, model, cluster, id)
   ) WITHOUT ROWID;
-  CREATE INDEX recall_vectors_cluster ON recall_vectors(kind, model, cluster);
+  CREATE UNIQUE INDEX recall_vectors_document ON recall_vectors(kind, id);
   CREATE TABLE recall_centroids (
     kind TEXT NOT NULL,
     model TEXT NOT NULL,

@@ -286,6 +286,12 @@ export class SqliteStore implements MemoryStore {
     return rows.map((r) => ({ id: Number(r.id), score: -Number(r.rank) }));
   }
 
+  async recallTermCounts(kind: RecallKind, terms: string[], cap: number): Promise<number[]> {
+    const fts = `${kind}_recall_fts`;
+    const count = this.sql(`SELECT COUNT(*) AS n FROM (SELECT rowid FROM ${fts} WHERE ${fts} MATCH ? LIMIT ?)`);
+    return terms.map((term) => Number((count.get(fts5OrQuery([term])!, cap) as Row).n));
+  }
+
   async recallSessionKeyword(terms: string[], filters: RecallFilters, limit: number): Promise<RankedId[]> {
     const match = fts5OrQuery(terms);
     if (!match) return [];
@@ -303,11 +309,21 @@ export class SqliteStore implements MemoryStore {
   }
 
   async recallVectors(kind: RecallKind, model: string, filters: RecallFilters, clusters?: number[], page?: { afterId: number; limit: number }): Promise<VectorRow[]> {
-    const { join, where, params } = this.recallWhere(kind, filters);
+    const where = ['v.kind = ?', 'v.model = ?'];
+    const params: Array<string | number> = [kind, model];
+    // the cluster list is inlined (whole numbers only) so that SQLite reads just those runs of the table
+    if (clusters) where.push(`v.cluster IN (${[-1, ...clusters.map((c) => Math.trunc(c))].join(', ')})`);
+    if (kind !== 'passage' && filters.conversationId !== '*') { where.push('v.conversation_id = ?'); params.push(filters.conversationId ?? DEFAULT_CONVERSATION); }
     if (page) { where.push('v.id > ?'); params.push(page.afterId); }
-    if (clusters) { where.push('(v.cluster IS NULL OR v.cluster IN (SELECT value FROM json_each(?)))'); params.push(JSON.stringify(clusters)); }
-    const rows = this.db.prepare(`SELECT v.id, v.vector FROM recall_vectors v ${join}v.id
-      WHERE v.kind = ? AND v.model = ?${where.map((w) => ` AND ${w}`).join('')}${page ? ` ORDER BY v.id LIMIT ${Math.floor(page.limit)}` : ''}`).all(kind, model, ...params) as Row[];
+    // the document table is read only for filters the vector table cannot answer
+    let join = '';
+    if (filters.roles?.length || filters.startDate || filters.endDate || (kind === 'passage' && filters.tags?.length)) {
+      const more = this.recallWhere(kind, { ...filters, conversationId: '*' });
+      join = ` ${more.join}v.id`;
+      where.push(...more.where);
+      params.push(...more.params);
+    }
+    const rows = this.db.prepare(`SELECT v.id, v.vector FROM recall_vectors v${join} WHERE ${where.join(' AND ')}${page ? ` ORDER BY v.id LIMIT ${Math.floor(page.limit)}` : ''}`).all(...params) as Row[];
     return rows.map((r) => ({ id: Number(r.id), vector: r.vector as Uint8Array }));
   }
 
@@ -324,9 +340,9 @@ export class SqliteStore implements MemoryStore {
 
   async putRecallVectors(kind: RecallKind, model: string, rows: NewVector[]): Promise<void> {
     this.transaction(() => {
-      const put = this.sql(`INSERT INTO recall_vectors(kind, id, model, cluster, vector) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(kind, id) DO UPDATE SET model = excluded.model, cluster = excluded.cluster, vector = excluded.vector`);
-      for (const row of rows) put.run(kind, row.id, model, row.cluster, row.vector);
+      const put = this.sql(`INSERT INTO recall_vectors(kind, model, cluster, id, conversation_id, vector) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(kind, id) DO UPDATE SET model = excluded.model, cluster = excluded.cluster, conversation_id = excluded.conversation_id, vector = excluded.vector`);
+      for (const row of rows) put.run(kind, model, row.cluster ?? -1, row.id, row.conversationId, row.vector);
     });
   }
 
