@@ -903,7 +903,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
       // SQLite: FTS5 leaves a contentless_delete table's totals (rows, words) as they were when a
       // row is deleted, so each context written (a delete and an insert) counts its message in
       // bm25()'s N and average length once more: scores drift, and the order with them
-      const sqliteDrift = name === 'sqlite' ? 'FTS5 contentless_delete=1 keeps deleted rows in bm25()\'s N and average length' : false;
       const contextCases: RankingCase[] = [
         // 4 is found by its context alone, below the messages that hold the word
         { terms: ['piano'], order: [5, 1, 0, 4] },
@@ -914,17 +913,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         { terms: ['piano', 'violin'], filters: { conversationId: '*' }, order: [1, 10, 7, 5, 4, 0] },
       ];
 
-      test('the context is a second column at CONTEXT_WEIGHT: the same ranking in both stores', { todo: sqliteDrift }, async (t) => {
+      test('the context is a second column at CONTEXT_WEIGHT: the same ranking in both stores', async (t) => {
         const store = await fresh(t);
         await checkRanking(store, await rankingSet(store, 'once'), contextCases, false);
       });
 
-      test('with contexts written, scores are still exactly FTS5\'s formula over the current documents', { todo: sqliteDrift }, async (t) => {
+      test('with contexts written, scores are still exactly FTS5\'s formula over the current documents', async (t) => {
         const store = await fresh(t);
         await checkRanking(store, await rankingSet(store, 'once'), contextCases, true);
       });
 
-      test('contexts rewritten (provisional, then final) count once: the ranking is that of the final contexts', { todo: sqliteDrift }, async (t) => {
+      test('contexts rewritten (provisional, then final) count once: the ranking is that of the final contexts', async (t) => {
         const store = await fresh(t);
         await checkRanking(store, await rankingSet(store, 'rewritten'), contextCases, true);
       });

@@ -87,10 +87,12 @@ export const SQLITE_MIGRATIONS: string[] = [
   `,
   // 2: which kind of call a usage row is: a turn's request, or a compaction summary
   `ALTER TABLE llm_usage ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn' CHECK (kind IN ('turn', 'compaction'));`,
-  // 3: the recall index (src/recall/): stemmed keyword indexes that hold no copy of the text
-  // (contentless), a message's neighbours in a second column, and embedding vectors with their model
+  // 3: the recall index (src/recall/): stemmed keyword indexes (summaries and passages contentless, so no second
+  // copy of their text), a message's neighbours in a second column, sessions, and vectors with their model
   `
-  CREATE VIRTUAL TABLE message_recall_fts USING fts5(body, context, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
+  -- messages and sessions are rewritten (context, growing sessions): regular tables, because FTS5's
+  -- contentless_delete leaves deleted rows in bm25()'s document count and average length
+  CREATE VIRTUAL TABLE message_recall_fts USING fts5(body, context, tokenize='porter unicode61 remove_diacritics 2');
   CREATE VIRTUAL TABLE summary_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
   CREATE VIRTUAL TABLE passage_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
   INSERT INTO message_recall_fts(rowid, body, context) SELECT id, content, '' FROM messages;
@@ -105,7 +107,7 @@ export const SQLITE_MIGRATIONS: string[] = [
   CREATE TRIGGER passage_recall_fts_insert AFTER INSERT ON archival_passages BEGIN
     INSERT INTO passage_recall_fts(rowid, body) VALUES (new.id, new.text || ' ' || new.tags);
   END;
-  CREATE VIRTUAL TABLE session_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2', content='', contentless_delete=1);
+  CREATE VIRTUAL TABLE session_recall_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
   CREATE TABLE recall_sessions (
     message_id INTEGER PRIMARY KEY REFERENCES messages(id),
     session_id INTEGER NOT NULL

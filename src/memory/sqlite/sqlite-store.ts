@@ -375,14 +375,14 @@ export class SqliteStore implements MemoryStore {
 
   async resetRecallIndex(scope: 'keywords' | 'all'): Promise<void> {
     this.transaction(() => {
-      // 'delete-all', not DELETE: deleting rows of a contentless_delete table leaves them in bm25()'s row and word totals
-      this.db.exec(`INSERT INTO message_recall_fts(message_recall_fts) VALUES ('delete-all');
+      // contentless tables: 'delete-all' (a row DELETE would stay in bm25()'s totals); the others: DELETE
+      this.db.exec(`DELETE FROM message_recall_fts;
         INSERT INTO message_recall_fts(rowid, body, context) SELECT id, content, '' FROM messages;
         INSERT INTO summary_recall_fts(summary_recall_fts) VALUES ('delete-all');
         INSERT INTO summary_recall_fts(rowid, body) SELECT id, summary FROM summaries;
         INSERT INTO passage_recall_fts(passage_recall_fts) VALUES ('delete-all');
         INSERT INTO passage_recall_fts(rowid, body) SELECT id, text || ' ' || tags FROM archival_passages;
-        INSERT INTO session_recall_fts(session_recall_fts) VALUES ('delete-all'); DELETE FROM recall_sessions;
+        DELETE FROM session_recall_fts; DELETE FROM recall_sessions;
         DELETE FROM meta WHERE key = 'recall_context_through';`);
       if (scope === 'all') this.db.exec('DELETE FROM recall_vectors; DELETE FROM recall_centroids;');
     });
