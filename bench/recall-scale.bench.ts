@@ -12,6 +12,7 @@ import { normalize, type EmbedKind, type Embedder } from '../src/embeddings/embe
 import { createLogger, setLogger } from '../src/log.ts';
 import { SqliteStore } from '../src/memory/sqlite/sqlite-store.ts';
 import { openTableWriter, type TableRow } from '../src/ops/store-tables.ts';
+import { random } from '../src/recall/clustering.ts';
 import { RecallIndexer } from '../src/recall/indexer.ts';
 import { Recall } from '../src/recall/recall.ts';
 
@@ -37,15 +38,6 @@ export class HashingEmbedder implements Embedder {
   }
 }
 
-function random(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(x ^ (x >>> 15), 1 | x);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Chat-like text: a topic word or two, a long tail of rarer words; sessions of 20 turns a day. */
 function messageRow(i: number, next: () => number): TableRow {

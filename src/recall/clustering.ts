@@ -8,7 +8,7 @@ const SAMPLE = 20_000;
 const ITERATIONS = 6;
 
 /** Deterministic pseudo-random numbers (mulberry32), so an index is built the same way twice. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let x = seed >>> 0;
   return () => {
     x = (x + 0x6d2b79f5) >>> 0;
