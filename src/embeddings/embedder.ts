@@ -31,3 +31,16 @@ export function normalize(vector: ArrayLike<number>): Float32Array {
   if (norm > 0) for (let i = 0; i < out.length; i++) out[i] /= norm;
   return out;
 }
+
+/** "connect ECONNREFUSED", "getaddrinfo ENOTFOUND" …: what fetch's TypeError("fetch failed") hides in its cause (an SDK may wrap it once more). */
+export function networkReason(error: unknown): string {
+  let cause = (error as { cause?: unknown })?.cause as { code?: string; syscall?: string; message?: string; cause?: unknown } | undefined;
+  while (cause && !cause.code && cause.cause) cause = cause.cause as typeof cause;
+  if (cause?.code) return [cause.syscall, cause.code].filter(Boolean).join(' ');
+  return cause?.message ?? (error as Error)?.message ?? String(error);
+}
+
+/** A URL fit for messages: any user:password@ removed. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//');
+}

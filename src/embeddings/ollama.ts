@@ -1,7 +1,7 @@
 // Embeddings from an Ollama server (POST /api/embed), through the official `ollama` client.
 import { Ollama } from 'ollama';
 import { LaresError } from '../errors.ts';
-import { embeddingError, normalize, type EmbedKind, type Embedder } from './embedder.ts';
+import { embeddingError, normalize, type EmbedKind, type Embedder, networkReason, withoutCredentials } from './embedder.ts';
 
 export const OLLAMA_DEFAULT_BASE_URL = 'http://127.0.0.1:11434';
 export const OLLAMA_DEFAULT_MODEL = 'nomic-embed-text';
@@ -98,14 +98,4 @@ export class OllamaEmbedder implements Embedder {
   }
 }
 
-/** "connect ECONNREFUSED", "getaddrinfo ENOTFOUND" …: what fetch's TypeError("fetch failed") hides in its cause. */
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; syscall?: string; message?: string } })?.cause;
-  if (cause?.code) return [cause.syscall, cause.code].filter(Boolean).join(' ');
-  return cause?.message ?? (error as Error)?.message ?? String(error);
-}
 
-/** A URL fit for messages: any user:password@ removed. */
-function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
-}

@@ -2,7 +2,7 @@
 // /v1), through the official `openai` SDK: POST {baseUrl}/embeddings.
 import OpenAI from 'openai';
 import { LaresError } from '../errors.ts';
-import { embeddingError, normalize, type EmbedKind, type Embedder } from './embedder.ts';
+import { embeddingError, normalize, type EmbedKind, type Embedder, networkReason, withoutCredentials } from './embedder.ts';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const OPENAI_DEFAULT_MODEL = 'text-embedding-3-small';
@@ -120,16 +120,4 @@ export class OpenAiEmbedder implements Embedder {
   }
 }
 
-/** "connect ECONNREFUSED", "getaddrinfo ENOTFOUND" …: what fetch's TypeError("fetch failed") hides in its cause. */
-function networkReason(error: unknown): string {
-  let cause = (error as { cause?: unknown })?.cause as { code?: string; syscall?: string; message?: string; cause?: unknown } | undefined;
-  // The SDK wraps fetch's TypeError, which wraps the socket error.
-  while (cause && !cause.code && cause.cause) cause = cause.cause as typeof cause;
-  if (cause?.code) return [cause.syscall, cause.code].filter(Boolean).join(' ');
-  return cause?.message ?? (error as Error)?.message ?? String(error);
-}
 
-/** A URL fit for messages: any user:password@ removed. */
-function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
-}

@@ -1,7 +1,7 @@
 // Embeddings from Voyage AI's REST API (POST /v1/embeddings) over plain fetch: the official
 // voyageai SDK drags in heavy peer dependencies for one JSON request.
 import { LaresError } from '../errors.ts';
-import { embeddingError, normalize, type EmbedKind, type Embedder } from './embedder.ts';
+import { embeddingError, normalize, type EmbedKind, type Embedder, networkReason } from './embedder.ts';
 
 export const VOYAGE_DEFAULT_BASE_URL = 'https://api.voyageai.com';
 export const VOYAGE_DEFAULT_MODEL = 'voyage-3.5-lite';
@@ -134,9 +134,3 @@ async function readDetail(response: Response): Promise<string> {
   return text.trim().slice(0, 300) || response.statusText || 'no details';
 }
 
-/** "connect ECONNREFUSED", "getaddrinfo ENOTFOUND" …: what fetch's TypeError("fetch failed") hides in its cause. */
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; syscall?: string; message?: string } })?.cause;
-  if (cause?.code) return [cause.syscall, cause.code].filter(Boolean).join(' ');
-  return cause?.message ?? (error as Error)?.message ?? String(error);
-}

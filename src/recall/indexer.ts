@@ -36,8 +36,6 @@ const EMBED_NEIGHBOUR_CHARS = 200;
 export class RecallIndexer {
   private readonly store: MemoryStore;
   private readonly embedder: Embedder | undefined;
-  /** how far the context phase of this run got */
-  private contextThrough: number | undefined;
 
   constructor(store: MemoryStore, embedder: Embedder | undefined) {
     this.store = store;
@@ -48,7 +46,6 @@ export class RecallIndexer {
   async run(options: IndexOptions = {}): Promise<IndexReport> {
     const started = performance.now();
     const contexts = await this.indexContext(options);
-    this.contextThrough = (await this.store.recallStats(undefined)).contextThrough;
     const report: IndexReport = { contexts, embedded: { message: 0, summary: 0, passage: 0 }, clustered: 0, seconds: 0 };
     if (this.embedder) {
       for (const kind of ['message', 'summary', 'passage'] as const) report.embedded[kind] = await this.embed(kind, options);
@@ -111,7 +108,7 @@ export class RecallIndexer {
       options.signal?.throwIfAborted();
       let pending = await this.store.recallPending(kind, embedder.model, embedder.batchSize, afterId);
       // a message is embedded with the turns around it, so only once they are known
-      if (kind === 'message') pending = pending.filter((d) => d.id <= stats.contextThrough || d.id <= (this.contextThrough ?? 0));
+      if (kind === 'message') pending = pending.filter((d) => d.id <= stats.contextThrough);
       if (pending.length === 0) break;
       const texts = kind === 'message' ? await this.messageTexts(pending.map((d) => d.id)) : pending.map((d) => embeddingText(d.text));
       const vectors = await embedder.embed(texts, 'document');
