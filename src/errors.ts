@@ -15,6 +15,8 @@ export type LaresErrorCode =
   | 'LETTA_ERROR'
   | 'DISCORD_ERROR'
   | 'EMBEDDING_ERROR'
+  | 'MODEL_NOT_FOUND'
+  | 'BUDGET_REACHED'
   | 'USAGE';
 
 export class LaresError extends Error {

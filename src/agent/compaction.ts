@@ -11,8 +11,12 @@ import { log } from '../log.ts';
 import { estimateBlocksTokens, estimateRequestTokens, estimateTextTokens, type TokenCalibration } from './tokens.ts';
 
 export interface CompactionSettings {
+  /** the model that writes summaries (LARES_MODEL_COMPACTION; default the conversation model) */
   model: string;
+  /** the conversation's context limit: the threshold and target are fractions of it */
   contextLimit: number;
+  /** what the summary model's own context holds, when smaller (a local model); default contextLimit */
+  summaryContextLimit?: number;
   threshold: number;
   target: number;
 }
@@ -89,6 +93,15 @@ export class Compactor {
     return Math.min(2048, Math.max(256, Math.floor(this.settings.contextLimit * 0.1)));
   }
 
+  /** CONTEXT_LIMIT, or less when the conversation model's window is smaller */
+  get contextLimit(): number {
+    return this.settings.contextLimit;
+  }
+
+  private get summaryLimit(): number {
+    return Math.min(this.settings.contextLimit, this.settings.summaryContextLimit ?? Infinity);
+  }
+
   get thresholdTokens(): number {
     return Math.floor(this.settings.contextLimit * this.settings.threshold);
   }
@@ -146,7 +159,7 @@ export class Compactor {
       }
       log().warn({ event: 'compaction_in_context_empty', conversationId }, 'the in-context summary came back empty; summarising a transcript instead');
     }
-    const chunkBudget = Math.max(1000, Math.floor(this.settings.contextLimit * 0.5));
+    const chunkBudget = Math.max(1000, Math.floor(this.summaryLimit * 0.5));
     // chunks are committed one by one: a chunk may only end where a cut is safe, or a failed later
     // chunk would leave a tool_result whose tool_use was already compacted
     const all = [...chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget, (i) => isSafeCut(plan.messages, i))];
@@ -185,7 +198,7 @@ export class Compactor {
 
   /** The current request plus the summary's reply still fit the context. */
   private fitsWithSummary(request: ModelRequest): boolean {
-    return this.calibration.tokens(estimateRequestTokens(request).total) + this.summaryMaxTokens + 500 <= this.settings.contextLimit;
+    return this.calibration.tokens(estimateRequestTokens(request).total) + this.summaryMaxTokens + 500 <= this.summaryLimit;
   }
 
   /** Asks for the summary at the end of the turn's own request (its prefix is in the prompt cache). */
@@ -201,7 +214,8 @@ export class Compactor {
     const last = messages[messages.length - 1];
     if (last?.role === 'user') last.content.push(instruction);
     else messages.push({ role: 'user', content: [instruction] });
-    const response = await this.provider.createMessage({ ...current, maxTokens: this.summaryMaxTokens + (this.flush ? 1024 : 0), messages });
+    // the compaction model may differ from the turn's (LARES_MODEL_COMPACTION)
+    const response = await this.provider.createMessage({ ...current, model: this.settings.model, maxTokens: this.summaryMaxTokens + (this.flush ? 1024 : 0), messages });
     await this.recordUsage(conversationId, response);
     await this.saveFlushed(conversationId, response);
     return response.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
@@ -223,8 +237,8 @@ export class Compactor {
   }
 
   private async recordUsage(conversationId: string, response: ModelResponse): Promise<void> {
-    const { usage } = response;
-    await this.store.recordUsage({ conversationId, kind: 'compaction', model: response.model, ...usage, requestTokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens });
+    const { estimated: _estimated, ...usage } = response.usage;
+    await this.store.recordUsage({ conversationId, kind: 'compaction', provider: this.provider.name, model: response.model, ...usage, requestTokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens });
   }
 
   private async summarise(conversationId: string, previous: string | undefined, messages: StoredMessage[]): Promise<string> {

@@ -14,6 +14,7 @@ import type { TurnEvents, TurnInput, TurnResult } from './types.ts';
 import { buildContext, type BuiltContext } from './context.ts';
 import type { CompactionResult, Compactor } from './compaction.ts';
 import type { TokenCalibration } from './tokens.ts';
+import { isBackground, type Budget } from './budget.ts';
 
 export interface OrchestratorSettings {
   model: string;
@@ -29,9 +30,20 @@ export interface OrchestratorSettings {
   contextLimit: number;
 }
 
+/** A model and the provider that serves it. */
+export interface ModelRoute { provider: ModelProvider; model: string }
+
+/** The model a turn talks to, and what the turn is for (stored with its usage). */
+interface TurnRoute extends ModelRoute { source: string }
+
 export interface OrchestratorDeps {
   store: MemoryStore;
+  /** the conversation model's provider (its model is settings.model) */
   provider: ModelProvider;
+  /** perch and job turns: another (cheaper, local) model; default the conversation model */
+  background?: ModelRoute;
+  /** the daily spending cap, when one is set */
+  budget?: Budget;
   tools: ToolRouter;
   compactor: Compactor;
   calibration: TokenCalibration;
@@ -40,6 +52,8 @@ export interface OrchestratorDeps {
 }
 
 export const CALIBRATION_META_KEY = 'token_calibration';
+/** what the last perch turn had seen (newest message id and memory edit), so an idle tick costs nothing */
+export const PERCH_SEEN_META_KEY = 'perch_seen';
 
 /** The parts of the system prompt fixed for a whole turn. */
 interface FrozenPrompt { blocks: MemoryBlock[]; baseInstructions: string }
@@ -77,6 +91,18 @@ export class Orchestrator {
     }
     await this.repairDanglingToolUse(conversationId);
 
+    const background = isBackground(input.source);
+    if (input.source === 'perch' && input.skipIfIdle && (await this.perchIsIdle(conversationId))) {
+      log().info({ event: 'perch_idle' }, 'perch time: nothing new since the last perch turn; no model call');
+      return { reply: '', stopReason: 'idle', toolCalls: 0, incomplete: false, pendingApprovals: [] };
+    }
+    let budget = await this.deps.budget?.status();
+    if (budget?.reached && background) {
+      log().warn({ event: 'budget_reached', source: input.source, spentUsd: budget.spentUsd, dailyUsd: budget.dailyUsd }, `${input.source} turn skipped: today's spend reached LARES_DAILY_BUDGET_USD`);
+      return { reply: '', stopReason: 'budget_reached', toolCalls: 0, incomplete: true, pendingApprovals: [] };
+    }
+    const route: TurnRoute = { ...(background && this.deps.background ? this.deps.background : { provider: this.deps.provider, model: settings.model }), source: input.source };
+
     const [userMessage] = await store.appendMessages([{
       conversationId, role: 'user', blocks: content, sourceRef: input.sourceRef ?? null,
       metadata: { source: input.source, ...(input.replyToMessageId ? { replyTo: input.replyToMessageId } : {}), ...input.metadata },
@@ -92,8 +118,25 @@ export class Orchestrator {
     let stopReason: string;
     let incomplete = false;
 
+    if (budget?.reached && budget.mode === 'hard') {
+      // the person's message is stored (nothing is lost); the model is not called
+      const notice = (await this.deps.budget!.notice(budget))!;
+      log().warn({ event: 'budget_reached', source: input.source, spentUsd: budget.spentUsd, dailyUsd: budget.dailyUsd }, 'turn not sent to the model: today\'s spend reached LARES_DAILY_BUDGET_USD (hard)');
+      return { reply: notice, stopReason: 'budget_reached', toolCalls: 0, incomplete: true, pendingApprovals: [] };
+    }
+
     for (let iteration = 1; ; iteration++) {
-      const response = await this.callModel(conversationId, userMessage.id, { blocks, baseInstructions }, events);
+      if (iteration > 1 && this.deps.budget && (background || budget?.mode === 'hard')) {
+        budget = await this.deps.budget.status();
+        if (budget.reached) {
+          // the history ends with the tool results: a request the API accepts, when the cap resets
+          if (!background) texts.push((await this.deps.budget.notice(budget))!);
+          stopReason = 'budget_reached';
+          incomplete = true;
+          break;
+        }
+      }
+      const response = await this.callModel(conversationId, userMessage.id, { blocks, baseInstructions }, route, events);
       let replyBlocks = response.content.filter((b) => !(b.type === 'text' && b.text.trim() === ''));
       // a refusal is always stored, so the context builder can leave the refused turn out
       if (response.stopReason === 'refusal' && replyBlocks.length === 0) replyBlocks = [{ type: 'text', text: '(declined)' }];
@@ -137,7 +180,26 @@ export class Orchestrator {
       }
       break;
     }
+    if (this.deps.budget && !background) {
+      const notice = await this.deps.budget.notice(await this.deps.budget.status());
+      if (notice && !texts.includes(notice)) texts.push(notice);
+    }
+    if (input.source === 'perch') await this.store.setMeta(PERCH_SEEN_META_KEY, await this.perchSignature(conversationId));
     return { reply: texts.join('\n\n'), stopReason, toolCalls, incomplete, pendingApprovals };
+  }
+
+  private get store(): MemoryStore { return this.deps.store; }
+
+  /** The newest message and memory edit: when neither changed since the last perch turn, there is nothing to reflect on. */
+  private async perchSignature(conversationId: string): Promise<string> {
+    const [newest] = await this.store.recentMessages(1, conversationId);
+    const edited = (await this.store.listBlocks()).reduce((latest, b) => (b.updatedAt > latest ? b.updatedAt : latest), '');
+    return `${newest?.id ?? 0}|${edited}`;
+  }
+
+  private async perchIsIdle(conversationId: string): Promise<boolean> {
+    const seen = await this.store.getMeta(PERCH_SEEN_META_KEY);
+    return seen !== undefined && seen === (await this.perchSignature(conversationId));
   }
 
   private blockSnapshot: { conversationId: string; summaryId: number | undefined; blocks: MemoryBlock[] } | undefined;
@@ -197,20 +259,20 @@ export class Orchestrator {
   }
 
   /** Builds the context (compacting first when it would pass the threshold) and calls the model. */
-  private async callModel(conversationId: string, protectFromId: number, frozen: FrozenPrompt, events: TurnEvents): Promise<ModelResponse> {
+  private async callModel(conversationId: string, protectFromId: number, frozen: FrozenPrompt, route: TurnRoute, events: TurnEvents): Promise<ModelResponse> {
     const { compactor } = this.deps;
-    let context = await this.context(conversationId, frozen);
+    let context = await this.context(conversationId, frozen, route.model);
     if (this.tokens(context) > compactor.thresholdTokens) {
       context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, false);
     }
     try {
-      return await this.send(conversationId, context, events);
+      return await this.send(conversationId, context, route.provider, events, route.source);
     } catch (error) {
       if (!(error instanceof LlmError) || error.kind !== 'context_exceeded') throw this.userFacing(error);
       log().warn({ event: 'context_exceeded', conversationId }, 'the API said the context is too large; compacting and retrying once');
       context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, true);
       try {
-        return await this.send(conversationId, context, events);
+        return await this.send(conversationId, context, route.provider, events, route.source);
       } catch (retryError) {
         throw this.userFacing(retryError);
       }
@@ -239,7 +301,7 @@ export class Orchestrator {
     }
     // if nothing (more) could be summarised, or the summary failed, send only the newest
     // messages that fit, leaving the stored history as it is
-    return this.fitWindow(await this.context(conversationId, frozen), windowLimit);
+    return this.fitWindow(await this.context(conversationId, frozen, context.request.model), windowLimit);
   }
 
   /** Drops the oldest messages from the request (not from storage) until it fits under `limit`. */
@@ -260,10 +322,10 @@ export class Orchestrator {
     return rebuilt;
   }
 
-  private async context(conversationId: string, frozen: FrozenPrompt): Promise<BuiltContext> {
+  private async context(conversationId: string, frozen: FrozenPrompt, model = this.deps.settings.model): Promise<BuiltContext> {
     const { store, settings, tools } = this.deps;
     return buildContext({
-      model: settings.model,
+      model,
       maxTokens: settings.maxTokens,
       baseInstructions: frozen.baseInstructions,
       blocks: frozen.blocks,
@@ -278,8 +340,8 @@ export class Orchestrator {
     return this.deps.calibration.tokens(context.estimate.total);
   }
 
-  private async send(conversationId: string, context: BuiltContext, events: TurnEvents): Promise<ModelResponse> {
-    const { provider, store, calibration } = this.deps;
+  private async send(conversationId: string, context: BuiltContext, provider: ModelProvider, events: TurnEvents, source?: string): Promise<ModelResponse> {
+    const { store, calibration } = this.deps;
     const response = await provider.createMessage(context.request, {
       onText: events.onText,
       onRetry: (info) => {
@@ -288,9 +350,11 @@ export class Orchestrator {
       },
     });
     const requestTokens = response.usage.inputTokens + response.usage.cacheReadTokens + response.usage.cacheWriteTokens;
-    calibration.observe(context.estimate.total, requestTokens);
+    // an estimate (the server reported nothing) teaches the calibration nothing
+    if (!response.usage.estimated) calibration.observe(context.estimate.total, requestTokens);
+    const { estimated: _estimated, ...usage } = response.usage;
     await store.recordUsage({
-      conversationId, model: response.model, ...response.usage, requestTokens,
+      conversationId, model: response.model, ...usage, requestTokens, provider: provider.name, ...(source ? { source } : {}),
       lastMessageId: context.messageIds[context.messageIds.length - 1] ?? null,
     });
     await store.setMeta(CALIBRATION_META_KEY, String(calibration.ratio));

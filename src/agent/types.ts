@@ -14,6 +14,8 @@ export interface TurnInput {
   metadata?: Record<string, unknown>;
   /** a channel-specific external id, stored as source_ref so the same message is never answered twice */
   sourceRef?: string;
+  /** a scheduled perch tick: no model call when nothing happened since the last perch turn */
+  skipIfIdle?: boolean;
 }
 
 export interface TurnEvents {

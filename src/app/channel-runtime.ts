@@ -3,7 +3,7 @@
 // tools; Letta mode talks to the Letta agent.
 import type { AgentBackend, TurnResult } from '../agent/types.ts';
 import type { TerminalCommands } from '../channels/terminal/terminal-chat.ts';
-import type { Config } from '../config/config.ts';
+import { describeModel, type Config } from '../config/config.ts';
 import { log } from '../log.ts';
 import type { MemoryStore } from '../memory/store.ts';
 import { describeCall, visible } from '../mcp-server/approvals.ts';
@@ -50,7 +50,7 @@ export async function createChannelRuntime(config: Config, options: ChannelRunti
   const unavailable = runtime.tools.unavailable();
   if (unavailable.length > 0) log().warn({ event: 'tools_unavailable', unavailable }, `some tools are unavailable: ${unavailable.join(', ')}`);
   const banner = [
-    `Lares (direct mode, ${config.anthropic.model}) — ${runtime.tools.definitions().length} tools (${mcp.mode === 'http' ? `MCP server ${config.mcp.url}` : 'built-in tools in-process'}).`,
+    `Lares (direct mode, ${describeModel(config.models.conversation)}) — ${runtime.tools.definitions().length} tools (${mcp.mode === 'http' ? `MCP server ${config.mcp.url}` : 'built-in tools in-process'}).`,
     ...(unavailable.length > 0 ? [`Unavailable: ${unavailable.join(', ')}.`] : []),
   ];
   return {

@@ -1,8 +1,10 @@
 // Composition root of direct mode: config → store, model provider, tools, compaction,
 // orchestrator and agent. Channels (terminal, Discord) and commands get everything from here.
-import type { Config } from '../config/config.ts';
-import { LaresError } from '../errors.ts';
-import { AnthropicProvider } from '../llm/anthropic/anthropic-provider.ts';
+import type { Config, ProviderKind } from '../config/config.ts';
+import { errorMessage } from '../errors.ts';
+import { loadPrices } from '../llm/pricing.ts';
+import { ProviderSet } from '../llm/providers.ts';
+import { Budget } from '../agent/budget.ts';
 import type { ModelProvider } from '../llm/provider.ts';
 import { log } from '../log.ts';
 import { ensureDefaultBlocks } from '../memory/default-blocks.ts';
@@ -38,8 +40,10 @@ export interface DirectRuntime {
 export interface DirectRuntimeOptions {
   /** tool providers besides the local memory tools (MCP servers, Discord tools) */
   toolProviders?: ToolProvider[];
-  /** a model provider to use instead of Anthropic (tests, other providers) */
+  /** a model provider to use for the conversation model's provider kind (tests) */
   provider?: ModelProvider;
+  /** providers to use instead of the configured ones, by kind (tests) */
+  providers?: Partial<Record<ProviderKind, ModelProvider>>;
   /** an already open store */
   store?: MemoryStore;
   /** tell the model about the restart on its first turn (long-running services) */
@@ -54,31 +58,37 @@ export interface DirectRuntimeOptions {
   backgroundIndexing?: boolean;
 }
 
-export function missingApiKeyError(): LaresError {
-  return new LaresError('MISSING_API_KEY', [
-    'ANTHROPIC_API_KEY is not set, so Lares cannot talk to Claude.',
-    'Create a key at https://console.anthropic.com/settings/keys, then either:',
-    `  echo 'ANTHROPIC_API_KEY=sk-ant-...' >> ${process.cwd()}/.env`,
-    '  or: export ANTHROPIC_API_KEY=sk-ant-...',
-  ].join('\n'));
+/** The context window a provider knows for its model (a local server's), or undefined. */
+async function windowOf(route: { provider: ModelProvider; model: string }): Promise<number | undefined> {
+  if (!route.provider.contextWindow) return undefined;
+  try {
+    return await route.provider.contextWindow(route.model);
+  } catch (error) {
+    log().warn({ event: 'context_window_unknown', model: route.model, err: errorMessage(error) }, `cannot learn ${route.model}'s context window yet: ${errorMessage(error)}`);
+    return undefined;
+  }
 }
 
-export function createModelProvider(config: Config): ModelProvider {
-  if (!config.anthropic.apiKey) throw missingApiKeyError();
-  return new AnthropicProvider({
-    apiKey: config.anthropic.apiKey,
-    baseUrl: config.anthropic.baseUrl,
-    retry: { maxRetries: config.anthropic.maxRetries, baseDelayMs: config.anthropic.retryBaseMs },
-  });
-}
-
-function keylessProvider(): ModelProvider {
-  const fail = async (): Promise<never> => { throw missingApiKeyError(); };
-  return { name: 'anthropic', createMessage: fail, countTokens: fail };
+/** CONTEXT_LIMIT, or less when the model's window is smaller (room kept for the reply). */
+async function fittedContextLimit(route: { provider: ModelProvider; model: string }, config: Config): Promise<number> {
+  const window = await windowOf(route);
+  if (!window) return config.contextLimit;
+  const fitted = window - Math.min(config.anthropic.maxTokens, Math.floor(window / 4));
+  if (fitted >= config.contextLimit) return config.contextLimit;
+  log().info({ event: 'context_limit_fitted', model: route.model, contextWindow: window, contextLimit: fitted }, `${route.model} holds ${window} tokens: compaction keeps requests under ${fitted} (CONTEXT_LIMIT is ${config.contextLimit})`);
+  return fitted;
 }
 
 export async function createDirectRuntime(config: Config, options: DirectRuntimeOptions = {}): Promise<DirectRuntime> {
-  const provider = options.provider ?? (options.modelOptional && !config.anthropic.apiKey ? keylessProvider() : createModelProvider(config));
+  const providers = new ProviderSet(config, { ...options.providers, ...(options.provider ? { [config.models.conversation.provider]: options.provider } : {}) }, { keyOptional: options.modelOptional });
+  const conversation = providers.route(config.models.conversation);
+  const provider = conversation.provider;
+  const compaction = providers.route(config.models.compaction);
+  const background = providers.route(config.models.perch);
+  // a local server's model holds only so much (Ollama cuts longer prompts silently): the
+  // compaction threshold and target are fractions of what really fits
+  const contextLimit = await fittedContextLimit(conversation, config);
+  const summaryWindow = await windowOf(compaction);
   const store = options.store ?? (await openStore(config));
   let embedder: Embedder | undefined;
   try {
@@ -92,12 +102,16 @@ export async function createDirectRuntime(config: Config, options: DirectRuntime
       definitions: () => tools.definitions().filter((t) => FLUSH_TOOLS.includes(t.name)).map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
       call: (name, input, conversationId) => tools.call(name, input, { conversationId }),
     };
-    const compactor = new Compactor(store, provider, {
-      model: config.anthropic.model, contextLimit: config.contextLimit, threshold: config.compactThreshold, target: config.targetAfterCompact,
+    const compactor = new Compactor(store, compaction.provider, {
+      model: compaction.model, contextLimit, threshold: config.compactThreshold, target: config.targetAfterCompact,
+      summaryContextLimit: summaryWindow ? summaryWindow - Math.min(config.anthropic.maxTokens, Math.floor(summaryWindow / 4)) : undefined,
     }, calibration, options.memoryFlush === false ? undefined : flush);
+    const budget = config.budget.dailyUsd === undefined ? undefined
+      : new Budget(store, loadPrices(config.pricesFile), { dailyUsd: config.budget.dailyUsd, mode: config.budget.mode });
     const orchestrator = new Orchestrator({
-      store, provider, tools, compactor, calibration,
-      settings: { model: config.anthropic.model, maxTokens: config.anthropic.maxTokens, maxToolIterations: config.maxToolIterations, caching: config.anthropic.promptCaching, memoryFold: config.memoryFold, contextLimit: config.contextLimit },
+      store, provider, tools, compactor, calibration, budget,
+      background: background.provider === provider && background.model === conversation.model ? undefined : background,
+      settings: { model: conversation.model, maxTokens: config.anthropic.maxTokens, maxToolIterations: config.maxToolIterations, caching: config.anthropic.promptCaching, memoryFold: config.memoryFold, contextLimit },
       baseInstructions: () => loadBaseInstructions(store, config.baseInstructionsFile),
     });
     let restartNote: string | undefined;

@@ -16,12 +16,14 @@ import { registerReindexCommand } from './reindex.ts';
 import { registerRollbackCommand } from './rollback.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerSearchCommand } from './search.ts';
+import { registerUsageCommand } from './usage.ts';
 
 export function registerCommands(program: Command): void {
   registerChatCommand(program);
   registerRunCommand(program);
   registerMemoryCommand(program);
   registerContextCommand(program);
+  registerUsageCommand(program);
   registerSearchCommand(program);
   registerReindexCommand(program);
   registerCompactCommand(program);

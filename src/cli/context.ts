@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { createDirectRuntime } from '../app/direct-runtime.ts';
 import { action, printJson } from './run.ts';
-import { loadCommandConfig } from './context-helpers.ts';
+import { describeModel } from '../config/config.ts';
+import { formatSpendToday, loadCommandConfig, spendToday } from './context-helpers.ts';
 import { mcpToolProviders } from '../app/tool-providers.ts';
 
 export function registerContextCommand(program: Command): void {
@@ -23,9 +24,10 @@ export function registerContextCommand(program: Command): void {
         const last = await runtime.store.lastUsage();
         const totals = await runtime.store.usageTotals();
         const counts = await runtime.store.counts();
+        const spend = await spendToday(runtime.store, config);
         const inputSide = totals.inputTokens + totals.cacheReadTokens + totals.cacheWriteTokens;
         const report = {
-          model: config.anthropic.model,
+          model: describeModel(config.models.conversation),
           tokens: {
             tools: scale(e.tools),
             system: scale(e.system - e.blocks - e.summary),
@@ -39,16 +41,17 @@ export function registerContextCommand(program: Command): void {
           storedMessages: counts.messages,
           compactedMessages: counts.compactedMessages,
           summaries: counts.summaries,
-          contextLimit: config.contextLimit,
+          contextLimit: runtime.compactor.contextLimit,
           compactAt: runtime.compactor.thresholdTokens,
           compactTarget: runtime.compactor.targetTokens,
           lastUsage: last ? { input: last.inputTokens, cacheRead: last.cacheReadTokens, cacheWrite: last.cacheWriteTokens, output: last.outputTokens, at: last.createdAt } : null,
           cacheReadRatio: inputSide > 0 ? totals.cacheReadTokens / inputSide : null,
           calls: totals.calls,
+          spendToday: spend,
         };
         if (options.json) return printJson(report);
         const t = report.tokens;
-        const pct = (n: number) => `${((100 * n) / config.contextLimit).toFixed(1)}%`;
+        const pct = (n: number) => `${((100 * n) / report.contextLimit).toFixed(1)}%`;
         const lines = [
           `Context for the next turn (${report.model}), estimated tokens:`,
           `  tools      ${String(t.tools).padStart(8)}  (${report.toolCount} tools)`,
@@ -56,11 +59,12 @@ export function registerContextCommand(program: Command): void {
           `  blocks     ${String(t.blocks).padStart(8)}`,
           `  summary    ${String(t.summary).padStart(8)}`,
           `  messages   ${String(t.messages).padStart(8)}  (${report.messagesInContext} in context of ${report.storedMessages} stored, ${report.compactedMessages} compacted into ${report.summaries} summaries)`,
-          `  total      ${String(t.total).padStart(8)}  = ${pct(t.total)} of CONTEXT_LIMIT ${config.contextLimit}; compaction at ${report.compactAt}, down to ${report.compactTarget}`,
+          `  total      ${String(t.total).padStart(8)}  = ${pct(t.total)} of the context limit ${report.contextLimit}${report.contextLimit < config.contextLimit ? ` (the model's window; CONTEXT_LIMIT is ${config.contextLimit})` : ''}; compaction at ${report.compactAt}, down to ${report.compactTarget}`,
           report.lastUsage
             ? `Last call: ${report.lastUsage.input} input + ${report.lastUsage.cacheRead} cache read + ${report.lastUsage.cacheWrite} cache write, ${report.lastUsage.output} output (${report.lastUsage.at})`
             : 'No model calls yet.',
           report.cacheReadRatio === null ? '' : `Cache-read ratio over ${report.calls} calls: ${(report.cacheReadRatio * 100).toFixed(1)}% of input tokens`,
+          formatSpendToday(report.spendToday),
         ];
         process.stdout.write(`${lines.filter(Boolean).join('\n')}\n`);
       } finally {

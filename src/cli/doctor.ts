@@ -8,8 +8,8 @@ import { action, printJson } from './run.ts';
 
 export function registerDoctorCommand(program: Command): void {
   program.command('doctor')
-    .description('Check the installation: configuration, data directory, database, Anthropic key, Letta, MCP server, approval queue and Discord. Exits 0 only when every required check passes.')
-    .option('--live', 'also make one free real Anthropic request (count_tokens)')
+    .description('Check the installation: configuration, data directory, database, the model providers (Anthropic key; OpenAI-compatible server; Ollama: model pulled, context size, tool support), Letta, MCP server, approval queue and Discord. Exits 0 only when every required check passes.')
+    .option('--live', 'also make one cheap real request to each paid provider (Anthropic: a free count_tokens; OpenAI-compatible: a 5-token completion)')
     .option('--json', 'print {ok, mode, memory, checks: [{id, status, required, message, fix}]}')
     .option('--timeout <ms>', 'per network check', (v) => Number(v), 5000)
     .action(action(async (options: { live?: boolean; json?: boolean; timeout: number }) => {

@@ -48,6 +48,17 @@ const duration = (fallback: string) => z.string().trim().optional()
     return Number(n) * factor;
   });
 
+/** `provider:model`, or a bare model name for the main provider (Ollama names have colons: `ollama:qwen3:8b`). */
+const MODEL_CHOICE = /^(?:(anthropic|openai|ollama):)?\S+$/;
+
+export type ProviderKind = 'anthropic' | 'openai' | 'ollama';
+/** A model and the provider that serves it. */
+export interface ModelChoice { provider: ProviderKind; model: string }
+
+/** The default model of each provider (OpenAI-compatible servers have no default: their model must be named). */
+export const DEFAULT_OPENAI_MODEL = 'gpt-5-mini';
+export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
+
 export const envSchema = z.object({
   // mode and storage (seed names and defaults)
   USE_DIRECT_LLM: bool(undefined),
@@ -68,6 +79,18 @@ export const envSchema = z.object({
   LARES_MEMORY_FOLD: optionalString.pipe(z.enum(['turn', 'compaction'], { message: 'expected turn or compaction' }).optional()),
   LARES_LLM_MAX_RETRIES: int(4, 0, 20),
   LARES_LLM_RETRY_BASE_MS: int(1000, 0, 60_000),
+  LARES_PRICES_FILE: optionalString,
+  // other model providers (OpenAI-compatible: OpenAI, Ollama, vLLM, llama.cpp, OpenRouter…)
+  LARES_PROVIDER: optionalString.pipe(z.enum(['anthropic', 'openai', 'ollama'], { message: 'expected anthropic, openai or ollama' }).optional()),
+  OPENAI_MODEL: optionalString,
+  LARES_CONTEXT_WINDOW: optionalString.pipe(z.string().regex(/^\d+$/, 'expected a whole number of tokens like 32768').optional()).transform((v) => (v ? Number(v) : undefined))
+    .pipe(z.number().int().min(1024, 'expected at least 1024 tokens').optional()),
+  LARES_MODEL_COMPACTION: optionalString.pipe(z.string().regex(MODEL_CHOICE, 'expected provider:model (anthropic:…, openai:…, ollama:…) or a model name').optional()),
+  LARES_MODEL_PERCH: optionalString.pipe(z.string().regex(MODEL_CHOICE, 'expected provider:model (anthropic:…, openai:…, ollama:…) or a model name').optional()),
+  // spending
+  LARES_DAILY_BUDGET_USD: optionalString.pipe(z.string().regex(/^\d*\.?\d+$/, 'expected an amount in US dollars like 2 or 0.50').optional()).transform((v) => (v ? Number(v) : undefined))
+    .pipe(z.number().gt(0, 'expected an amount above 0 (leave it unset for no cap)').optional()),
+  LARES_BUDGET_MODE: optionalString.pipe(z.enum(['soft', 'hard'], { message: 'expected soft or hard' }).optional()),
   // tools (MCP)
   MCP_URL: optionalUrl,
   MCP_HOST: z.string().trim().optional().transform((v) => v || '127.0.0.1'),
@@ -122,9 +145,20 @@ export interface Config {
   compactThreshold: number;
   targetAfterCompact: number;
   anthropic: { model: string; apiKey?: string; baseUrl?: string; maxTokens: number; promptCaching: boolean; maxRetries: number; retryBaseMs: number };
+  /** the OpenAI-compatible endpoint (LARES_PROVIDER=openai, or a per-task `openai:` model) */
+  openai: { apiKey?: string; baseUrl?: string };
+  /** Ollama's OpenAI endpoint (LARES_PROVIDER=ollama, or a per-task `ollama:` model) */
+  ollama: { baseUrl: string };
+  /** LARES_CONTEXT_WINDOW: tokens a local server's model holds */
+  contextWindow?: number;
+  /** which model does what: conversation turns, perch and job turns, compaction summaries */
+  models: { conversation: ModelChoice; perch: ModelChoice; compaction: ModelChoice };
+  budget: { dailyUsd?: number; mode: 'soft' | 'hard' };
   maxToolIterations: number;
   memoryFold: 'turn' | 'compaction';
   baseInstructionsFile?: string;
+  /** prices of model calls that override and extend the built-in table (src/llm/pricing.ts) */
+  pricesFile?: string;
   mcp: {
     url?: string; host: string; port: number; token?: string; serversFile?: string;
     allowedPaths: string[]; blockedFiles: string[]; allowlistFile?: string;
@@ -174,6 +208,9 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
   if (memoryProvider === 'postgres' && !env.DATABASE_URL) problems.push('  DATABASE_URL: required when MEMORY_PROVIDER=postgres (postgres://user:password@host:5432/db)');
   if (env.LARES_EMBEDDER === 'voyage' && !env.VOYAGE_API_KEY) problems.push('  VOYAGE_API_KEY: required when LARES_EMBEDDER=voyage (create one at https://dashboard.voyageai.com/)');
   if (env.LARES_EMBEDDER === 'openai' && !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) problems.push('  OPENAI_API_KEY: required when LARES_EMBEDDER=openai (or set OPENAI_BASE_URL to a local OpenAI-compatible server)');
+  const provider: ProviderKind = env.LARES_PROVIDER ?? 'anthropic';
+  if (provider === 'openai' && env.OPENAI_BASE_URL && !env.OPENAI_MODEL) problems.push(`  OPENAI_MODEL: required when LARES_PROVIDER=openai with OPENAI_BASE_URL (the name the server knows the model by, e.g. qwen3:8b)`);
+  if (provider === 'ollama' && !env.OPENAI_MODEL) problems.push('  OPENAI_MODEL: required when LARES_PROVIDER=ollama (a model from `ollama list`, e.g. qwen3:8b)');
   if (env.TARGET_AFTER_COMPACT >= env.COMPACT_THRESHOLD) problems.push(`  TARGET_AFTER_COMPACT=${env.TARGET_AFTER_COMPACT}: must be below COMPACT_THRESHOLD (${env.COMPACT_THRESHOLD})`);
   if (problems.length > 0) {
     throw new LaresError('CONFIG_INVALID', `invalid configuration (${problems.length} ${problems.length === 1 ? 'variable' : 'variables'}):\n${problems.join('\n')}\nFix them in the environment or in .env and run again.`);
@@ -186,9 +223,15 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
     compactThreshold: env.COMPACT_THRESHOLD,
     targetAfterCompact: env.TARGET_AFTER_COMPACT,
     anthropic: { model: env.ANTHROPIC_MODEL, apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL, maxTokens: env.LARES_MAX_TOKENS, promptCaching: env.LARES_PROMPT_CACHING ?? true, maxRetries: env.LARES_LLM_MAX_RETRIES, retryBaseMs: env.LARES_LLM_RETRY_BASE_MS },
+    openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
+    ollama: { baseUrl: env.OLLAMA_BASE_URL ?? DEFAULT_OLLAMA_URL },
+    contextWindow: env.LARES_CONTEXT_WINDOW,
+    models: modelChoices(env, provider),
+    budget: { dailyUsd: env.LARES_DAILY_BUDGET_USD, mode: env.LARES_BUDGET_MODE ?? 'soft' },
     maxToolIterations: env.LARES_MAX_TOOL_ITERATIONS,
     memoryFold: env.LARES_MEMORY_FOLD ?? 'turn',
     baseInstructionsFile: env.LARES_BASE_INSTRUCTIONS_FILE,
+    pricesFile: env.LARES_PRICES_FILE,
     mcp: {
       url: env.MCP_URL, host: env.MCP_HOST, port: env.MCP_PORT, token: env.LARES_MCP_TOKEN, serversFile: env.LARES_MCP_SERVERS_FILE,
       allowedPaths: env.LARES_ALLOWED_PATHS, blockedFiles: env.LARES_BLOCKED_FILES, allowlistFile: env.LARES_ALLOWLIST_FILE,
@@ -210,6 +253,27 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
     logLevel: env.LOG_LEVEL ?? 'info',
     env,
   };
+}
+
+function modelChoices(env: Env, provider: ProviderKind): Config['models'] {
+  const conversation: ModelChoice = { provider, model: provider === 'anthropic' ? env.ANTHROPIC_MODEL : env.OPENAI_MODEL ?? DEFAULT_OPENAI_MODEL };
+  return {
+    conversation,
+    perch: parseModelChoice(env.LARES_MODEL_PERCH, conversation),
+    compaction: parseModelChoice(env.LARES_MODEL_COMPACTION, conversation),
+  };
+}
+
+/** `anthropic:claude-haiku-4-5`, `ollama:qwen3:8b`, or a bare model name for the main provider. */
+export function parseModelChoice(value: string | undefined, fallback: ModelChoice): ModelChoice {
+  if (!value) return fallback;
+  const match = /^(anthropic|openai|ollama):(.+)$/.exec(value);
+  return match ? { provider: match[1] as ProviderKind, model: match[2] } : { provider: fallback.provider, model: value };
+}
+
+/** `openai:qwen3:8b` as people write it in config and read it in logs. */
+export function describeModel(choice: ModelChoice): string {
+  return `${choice.provider}:${choice.model}`;
 }
 
 function isSecret(key: string): boolean {

@@ -49,3 +49,10 @@ export function blocksToText(blocks: ContentBlock[]): string {
 export function text(value: string): TextBlock {
   return { type: 'text', text: value };
 }
+
+/**
+ * The one key of a tool_use `input` whose arguments arrived as broken JSON (some models on
+ * OpenAI-compatible servers send them). The raw text is kept; the tool router answers the
+ * call with an error the model can fix.
+ */
+export const INVALID_ARGUMENTS_KEY = '__lares_invalid_arguments';

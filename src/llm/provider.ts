@@ -22,6 +22,8 @@ export interface ModelUsage {
   cacheReadTokens: number;
   cacheWriteTokens: number;
   outputTokens: number;
+  /** the server reported no usage: these are Lares's estimates */
+  estimated?: boolean;
 }
 
 export type StopReason =
@@ -47,6 +49,8 @@ export interface ModelProvider {
   createMessage(request: ModelRequest, options?: CallOptions): Promise<ModelResponse>;
   /** Tokens the API would count for this request (input side). */
   countTokens(request: ModelRequest): Promise<number>;
+  /** The tokens the model's context holds, when the provider knows (a local server's setting). */
+  contextWindow?(model: string): Promise<number | undefined>;
 }
 
 export type LlmErrorKind =

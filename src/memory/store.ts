@@ -137,15 +137,40 @@ export interface UsageRecord {
   /** the message id the request ended with, so later estimates only count what is new */
   lastMessageId?: number | null;
   createdAt?: string;
+  /** who served the call: 'anthropic', 'openai' (any OpenAI-compatible server) ... */
+  provider?: string;
+  /** what the call was for: the turn's source ('terminal', 'discord', 'perch', 'job', 'approval', 'system') */
+  source?: string;
 }
 
-export interface StoredUsage extends Required<Omit<UsageRecord, 'conversationId' | 'lastMessageId' | 'requestTokens' | 'kind'>> {
+export interface StoredUsage extends Required<Omit<UsageRecord, 'conversationId' | 'lastMessageId' | 'requestTokens' | 'kind' | 'provider' | 'source'>> {
   kind: 'turn' | 'compaction';
   id: number;
   conversationId: string;
   requestTokens: number;
   lastMessageId: number | null;
+  /** null for calls recorded before these were kept */
+  provider: string | null;
+  source: string | null;
 }
+
+/** Model calls of one UTC day, provider, model, kind and source, added up (MemoryStore.usageSummary). */
+export interface UsageGroup {
+  /** UTC day of the calls, YYYY-MM-DD */
+  day: string;
+  provider: string | null;
+  model: string;
+  kind: 'turn' | 'compaction';
+  source: string | null;
+  calls: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+}
+
+/** Stored UTC ISO times: since inclusive, until exclusive. */
+export interface UsageRange { since?: string; until?: string }
 
 export interface ImportBatch {
   messages?: NewMessage[];
@@ -234,6 +259,8 @@ export interface MemoryStore {
   lastUsage(conversationId?: string): Promise<StoredUsage | undefined>;
   /** every call, compaction included: what the conversation cost */
   usageTotals(conversationId?: string): Promise<{ calls: number; inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; outputTokens: number }>;
+  /** every call of every conversation in the range, added up per UTC day, provider, model, kind and source (ordered by those) */
+  usageSummary(options: UsageRange): Promise<UsageGroup[]>;
 
   // small key/value state (last seen Discord message, last start time, base instructions...)
   getMeta(key: string): Promise<string | undefined>;

@@ -4,7 +4,6 @@
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import Anthropic from '@anthropic-ai/sdk';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pg from 'pg';
@@ -13,33 +12,19 @@ import { errorMessage } from '../errors.ts';
 import { postgresSchemaVersion, redactDatabaseUrl } from '../memory/postgres/postgres-store.ts';
 import { POSTGRES_SCHEMA_VERSION } from '../memory/postgres/schema.ts';
 import { SQLITE_SCHEMA_VERSION } from '../memory/sqlite/schema.ts';
+import { fail, ok, skip, type DoctorCheck } from './doctor-check.ts';
+import { checkModels } from './doctor-model.ts';
 
-export type CheckStatus = 'ok' | 'fail' | 'skip';
-
-export interface DoctorCheck {
-  /** stable id for scripts: 'node', 'data_dir', 'database', 'anthropic', 'letta', 'mcp', 'approvals', 'discord' … */
-  id: string;
-  status: CheckStatus;
-  /** a failed required check makes doctor exit 1; optional ones only warn */
-  required: boolean;
-  /** what was found, one line */
-  message: string;
-  /** what to do, one line (failures only) */
-  fix?: string;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-check.ts';
 
 export interface DoctorReport { ok: boolean; mode: Config['mode']; memory: Config['memoryProvider']; checks: DoctorCheck[] }
 
 export interface DoctorOptions {
-  /** make one cheap real Anthropic call (count_tokens) */
+  /** make one cheap real call to each provider (Anthropic count_tokens, a tiny chat completion) */
   live?: boolean;
   /** per network check */
   timeoutMs?: number;
 }
-
-const ok = (id: string, message: string, required = true): DoctorCheck => ({ id, status: 'ok', required, message });
-const fail = (id: string, message: string, fix: string, required = true): DoctorCheck => ({ id, status: 'fail', required, message, fix });
-const skip = (id: string, message: string): DoctorCheck => ({ id, status: 'skip', required: false, message });
 
 export async function runDoctor(config: Config, options: DoctorOptions = {}): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -50,7 +35,7 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
   } else {
     checks.push(...await checkPostgres(config.databaseUrl!, timeoutMs));
   }
-  checks.push(...await checkAnthropic(config, options.live === true, timeoutMs));
+  checks.push(...await checkModels(config, options.live === true, timeoutMs));
   checks.push(...await checkLetta(config, timeoutMs));
   checks.push(...await checkMcp(config, timeoutMs));
   checks.push(...checkDiscord(config));
@@ -160,34 +145,6 @@ async function checkPostgres(url: string, timeoutMs: number): Promise<DoctorChec
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-async function checkAnthropic(config: Config, live: boolean, timeoutMs: number): Promise<DoctorCheck[]> {
-  const required = config.mode === 'direct';
-  const key = config.anthropic.apiKey;
-  if (!key) {
-    if (!required) return [skip('anthropic', 'ANTHROPIC_API_KEY not set (not needed in Letta mode)')];
-    return [fail('anthropic', 'ANTHROPIC_API_KEY is not set', 'put ANTHROPIC_API_KEY=sk-ant-… in .env or the EnvironmentFile (console.anthropic.com → API keys)')];
-  }
-  if (/\s/.test(key)) return [fail('anthropic', 'ANTHROPIC_API_KEY contains spaces or line breaks', 'copy the key again without quotes or spaces', required)];
-  const checks = [ok('anthropic', `ANTHROPIC_API_KEY is set (model ${config.anthropic.model})`, required)];
-  if (!live) {
-    checks.push(skip('anthropic_live', 'Anthropic API not called (add --live to make one free count_tokens request)'));
-    return checks;
-  }
-  const client = new Anthropic({ apiKey: key, baseURL: config.anthropic.baseUrl, maxRetries: 0, timeout: timeoutMs });
-  try {
-    const counted = await client.messages.countTokens({ model: config.anthropic.model, messages: [{ role: 'user', content: 'ping' }] });
-    checks.push(ok('anthropic_live', `Anthropic API answered (count_tokens: ${counted.input_tokens} tokens for model ${config.anthropic.model})`, required));
-  } catch (error) {
-    const status = (error as { status?: number }).status;
-    const fix = status === 401 ? 'the key was refused: create a new one at console.anthropic.com and set ANTHROPIC_API_KEY'
-      : status === 404 ? `the model ${config.anthropic.model} was not found: set ANTHROPIC_MODEL to a current model`
-        : status === 403 ? 'the key may not use this model or API: check the key\'s workspace and permissions'
-          : 'check the network and ANTHROPIC_BASE_URL (unset it for api.anthropic.com)';
-    checks.push(fail('anthropic_live', `Anthropic API call failed: ${status ? `HTTP ${status}: ` : ''}${errorMessage(error)}`, fix, required));
-  }
-  return checks;
 }
 
 async function httpJson(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; json: any }> {

@@ -41,6 +41,9 @@ const recordSchemas = {
     cacheWriteTokens: z.number().int(), outputTokens: z.number().int(), requestTokens: z.number().int(), lastMessageId: nullableInt, createdAt: time,
     // files exported before this field existed hold turn calls only
     kind: z.enum(['turn', 'compaction']).default('turn'),
+    // ...and nothing of who served them or what for
+    provider: nullableText.default(null),
+    source: nullableText.default(null),
   }),
   meta: z.object({ key: z.string(), value: z.string() }),
 } satisfies Record<ExportKind, z.ZodType>;
@@ -68,7 +71,7 @@ export function rowToRecord(kind: ExportKind, r: TableRow): Record<string, unkno
     case 'usage': return {
       id: r.id, conversationId: r.conversation_id, model: r.model, inputTokens: r.input_tokens, cacheReadTokens: r.cache_read_tokens,
       cacheWriteTokens: r.cache_write_tokens, outputTokens: r.output_tokens, requestTokens: r.request_tokens, lastMessageId: r.last_message_id, createdAt: r.created_at,
-      kind: r.kind,
+      kind: r.kind, provider: r.provider, source: r.source,
     };
     case 'meta': return { key: r.key, value: r.value };
   }
@@ -97,7 +100,7 @@ export function recordToRow(kind: ExportKind, data: unknown, where: string): Tab
     case 'usage': return {
       id: d.id, conversation_id: d.conversationId, model: d.model, input_tokens: d.inputTokens, cache_read_tokens: d.cacheReadTokens,
       cache_write_tokens: d.cacheWriteTokens, output_tokens: d.outputTokens, request_tokens: d.requestTokens, last_message_id: d.lastMessageId, created_at: d.createdAt,
-      kind: d.kind,
+      kind: d.kind, provider: d.provider, source: d.source,
     };
     case 'meta': return { key: d.key, value: d.value };
   }

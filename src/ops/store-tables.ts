@@ -28,7 +28,7 @@ export const STORE_TABLES: TableSpec[] = [
   { name: 'summaries', key: 'id', columns: [['id', 'int'], ['conversation_id', 'text'], ['summary', 'text'], ['start_message_id', 'int'], ['end_message_id', 'int'], ['token_count', 'int'], ['created_at', 'text'], ['source_ref', 'text']] },
   { name: 'messages', key: 'id', columns: [['id', 'int'], ['conversation_id', 'text'], ['role', 'text'], ['content', 'text'], ['blocks_json', 'text'], ['created_at', 'text'], ['token_count', 'int'], ['compacted_by', 'int'], ['source_ref', 'text'], ['metadata_json', 'text']] },
   { name: 'archival_passages', key: 'id', columns: [['id', 'int'], ['text', 'text'], ['tags', 'text'], ['created_at', 'text'], ['source_ref', 'text']] },
-  { name: 'llm_usage', key: 'id', columns: [['id', 'int'], ['conversation_id', 'text'], ['model', 'text'], ['input_tokens', 'int'], ['cache_read_tokens', 'int'], ['cache_write_tokens', 'int'], ['output_tokens', 'int'], ['request_tokens', 'int'], ['last_message_id', 'int'], ['created_at', 'text'], ['kind', 'text']] },
+  { name: 'llm_usage', key: 'id', columns: [['id', 'int'], ['conversation_id', 'text'], ['model', 'text'], ['input_tokens', 'int'], ['cache_read_tokens', 'int'], ['cache_write_tokens', 'int'], ['output_tokens', 'int'], ['request_tokens', 'int'], ['last_message_id', 'int'], ['created_at', 'text'], ['kind', 'text'], ['provider', 'text'], ['source', 'text']] },
   { name: 'meta', key: 'none', columns: [['key', 'text'], ['value', 'text']] },
 ];
 

@@ -2,6 +2,7 @@
 // resolved predictably: the first provider to offer a name keeps it; a later clash is exposed
 // as `<provider>__<tool>`. Tools are listed in a stable order so the cached prompt prefix stays put.
 import { errorMessage } from '../errors.ts';
+import { INVALID_ARGUMENTS_KEY } from '../llm/content.ts';
 import { log } from '../log.ts';
 import type { ToolCallContext, ToolDefinition, ToolOutcome, ToolProvider } from './types.ts';
 
@@ -69,6 +70,10 @@ export class ToolRouter {
     if (!route) {
       const known = [...this.routes.keys()].join(', ');
       return { content: `Unknown tool "${name}". Available tools: ${known || 'none'}.`, isError: true };
+    }
+    const broken = args[INVALID_ARGUMENTS_KEY];
+    if (typeof broken === 'string') {
+      return { content: `The arguments of this ${name} call were not a valid JSON object: ${broken.slice(0, 500)}. Call ${name} again with a JSON object that matches its input schema.`, isError: true };
     }
     let outcome: ToolOutcome;
     try {

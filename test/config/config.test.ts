@@ -60,3 +60,24 @@ test('.env is read, and the real environment wins over it', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('model choice: provider, per-task models in provider:model form, and the budget', () => {
+  const c = loadConfig({ LARES_PROVIDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', OPENAI_MODEL: 'qwen3:8b', LARES_MODEL_COMPACTION: 'anthropic:claude-haiku-4-5', LARES_MODEL_PERCH: 'qwen3:1.7b', LARES_DAILY_BUDGET_USD: '1.50' });
+  assert.deepEqual(c.models.conversation, { provider: 'openai', model: 'qwen3:8b' });
+  assert.deepEqual(c.models.compaction, { provider: 'anthropic', model: 'claude-haiku-4-5' });
+  assert.deepEqual(c.models.perch, { provider: 'openai', model: 'qwen3:1.7b' }, 'a bare name is a model of the main provider, colons and all');
+  assert.deepEqual(c.budget, { dailyUsd: 1.5, mode: 'soft' });
+  assert.deepEqual(loadConfig({ LARES_MODEL_PERCH: 'ollama:qwen3:8b' }).models.perch, { provider: 'ollama', model: 'qwen3:8b' });
+  assert.deepEqual(loadConfig({}).models.conversation, { provider: 'anthropic', model: DEFAULT_MODEL });
+  assert.deepEqual(loadConfig({ LARES_PROVIDER: 'openai' }).models.conversation, { provider: 'openai', model: 'gpt-5-mini' });
+});
+
+test('bad model settings are all listed, each with what to set', () => {
+  assert.throws(() => loadConfig({ LARES_PROVIDER: 'gemini', LARES_DAILY_BUDGET_USD: '-3', LARES_BUDGET_MODE: 'strict', LARES_CONTEXT_WINDOW: '12k', LARES_MODEL_PERCH: 'two words' }), (e: unknown) => {
+    const message = (e as LaresError).message;
+    for (const name of ['LARES_PROVIDER', 'LARES_DAILY_BUDGET_USD', 'LARES_BUDGET_MODE', 'LARES_CONTEXT_WINDOW', 'LARES_MODEL_PERCH']) assert.match(message, new RegExp(name));
+    return (e as LaresError).exitCode === 2;
+  });
+  assert.throws(() => loadConfig({ LARES_PROVIDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:8080/v1' }), /OPENAI_MODEL: required/);
+  assert.throws(() => loadConfig({ LARES_PROVIDER: 'ollama' }), /OPENAI_MODEL: required when LARES_PROVIDER=ollama/);
+});

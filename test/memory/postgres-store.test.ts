@@ -151,6 +151,32 @@ describe('postgres only', () => {
     assert.deepEqual((await store.pool.query("SELECT docs::int, tokens::int FROM recall_totals WHERE kind = 'message'")).rows[0], { docs: 4, tokens: 14 });
   });
 
+  test('a database of schema version 3 gets provider and source on its usage rows (null for the old ones)', async (t) => {
+    const url = await server.createDatabase('usage_upgrade');
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    try {
+      await old.query('CREATE TABLE lares_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      for (let version = 0; version < 3; version++) {
+        await old.query(POSTGRES_MIGRATIONS[version]);
+        await old.query('INSERT INTO lares_schema_migrations(version, applied_at) VALUES ($1, $2)', [version + 1, new Date().toISOString()]);
+      }
+      await old.query(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, created_at, kind)
+        VALUES ('default', 'claude-sonnet-4-6', 10, 90, 0, 5, 100, '2026-01-01T10:00:00.000Z', 'turn')`);
+    } finally {
+      await old.end();
+    }
+    const store = await openPostgresStore(url);
+    t.after(() => store.close());
+    assert.equal(await postgresSchemaVersion(store.pool), POSTGRES_SCHEMA_VERSION);
+    const last = await store.lastUsage();
+    assert.deepEqual([last?.provider, last?.source, last?.inputTokens], [null, null, 10]);
+    await store.recordUsage({ model: 'claude-sonnet-4-6', provider: 'anthropic', source: 'terminal', inputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1, createdAt: '2026-01-01T11:00:00.000Z' });
+    assert.deepEqual((await store.usageSummary({})).map((g) => [g.day, g.provider, g.source, g.calls]), [['2026-01-01', null, null, 1], ['2026-01-01', 'anthropic', 'terminal', 1]]);
+    const index = await store.pool.query("SELECT indexname FROM pg_indexes WHERE tablename = 'llm_usage' AND indexname = 'llm_usage_created_at'");
+    assert.equal(index.rowCount, 1);
+  });
+
   test('recall_totals (BM25\'s N and word totals) follow every write: appends, imports, contexts, sessions, reset', async (t) => {
     const store = await openPostgresStore(await server.createDatabase('recall_totals'));
     t.after(() => store.close());

@@ -948,7 +948,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         await store.recordUsage({ model: 'm2', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4, requestTokens: 999, createdAt: '2026-03-03T03:03:03.003Z' });
         await store.recordUsage({ conversationId: 'other', model: 'm3', inputTokens: 1000, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1 });
         const last = await store.lastUsage();
-        assert.deepEqual({ ...last, id: 0 }, { id: 0, conversationId: 'default', model: 'm2', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4, requestTokens: 999, lastMessageId: null, createdAt: '2026-03-03T03:03:03.003Z', kind: 'turn' });
+        assert.deepEqual({ ...last, id: 0 }, { id: 0, conversationId: 'default', model: 'm2', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4, requestTokens: 999, lastMessageId: null, createdAt: '2026-03-03T03:03:03.003Z', kind: 'turn', provider: null, source: null });
         assert.deepEqual(await store.usageTotals(), { calls: 2, inputTokens: 11, cacheReadTokens: 102, cacheWriteTokens: 8, outputTokens: 24 });
         assert.deepEqual(await store.usageTotals('other'), { calls: 1, inputTokens: 1000, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1 });
         const otherLast = await store.lastUsage('other');
@@ -963,6 +963,39 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         await store.recordUsage({ kind: 'compaction', model: 'm5', inputTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1 });
         assert.equal((await store.lastUsage())?.model, 'm4');
         assert.equal((await store.usageTotals()).calls, 4);
+      });
+
+      test('recordUsage keeps provider and source; usageSummary adds up calls per UTC day, provider, model, kind and source', async (t) => {
+        const store = await fresh(t);
+        assert.deepEqual(await store.usageSummary({}), []);
+        const call = (createdAt: string, extra: Partial<Parameters<MemoryStore['recordUsage']>[0]> = {}) =>
+          store.recordUsage({ model: 'claude-sonnet-4-6', inputTokens: 10, cacheReadTokens: 100, cacheWriteTokens: 5, outputTokens: 20, createdAt, ...extra });
+        await call('2026-03-01T00:00:00.000Z', { provider: 'anthropic', source: 'discord' });
+        await call('2026-03-01T23:59:59.999Z', { provider: 'anthropic', source: 'discord', conversationId: 'other', inputTokens: 1, cacheReadTokens: 2, cacheWriteTokens: 3, outputTokens: 4 });
+        await call('2026-03-01T12:00:00.000Z', { provider: 'anthropic', source: 'perch' });
+        await call('2026-03-01T12:00:00.000Z', { provider: 'anthropic', kind: 'compaction', model: 'claude-haiku-4-5' });
+        await call('2026-03-02T00:00:00.000Z', { provider: 'openai', source: 'job', model: 'qwen3:8b', inputTokens: 500, cacheReadTokens: 0, cacheWriteTokens: 0 });
+        await call('2026-02-28T08:00:00.000Z');
+        const last = await store.lastUsage('other');
+        assert.equal(last?.provider, 'anthropic');
+        assert.equal(last?.source, 'discord');
+        const group = (day: string, provider: string | null, model: string, kind: 'turn' | 'compaction', source: string | null, calls: number, i: number, cr: number, cw: number, o: number) =>
+          ({ day, provider, model, kind, source, calls, inputTokens: i, cacheReadTokens: cr, cacheWriteTokens: cw, outputTokens: o });
+        const all = [
+          group('2026-02-28', null, 'claude-sonnet-4-6', 'turn', null, 1, 10, 100, 5, 20),
+          group('2026-03-01', 'anthropic', 'claude-haiku-4-5', 'compaction', null, 1, 10, 100, 5, 20),
+          group('2026-03-01', 'anthropic', 'claude-sonnet-4-6', 'turn', 'discord', 2, 11, 102, 8, 24),
+          group('2026-03-01', 'anthropic', 'claude-sonnet-4-6', 'turn', 'perch', 1, 10, 100, 5, 20),
+          group('2026-03-02', 'openai', 'qwen3:8b', 'turn', 'job', 1, 500, 0, 0, 20),
+        ];
+        assert.deepEqual(await store.usageSummary({}), all);
+        // since inclusive, until exclusive, compared as stored times
+        assert.deepEqual(await store.usageSummary({ since: '2026-03-01T00:00:00.000Z', until: '2026-03-02T00:00:00.000Z' }), all.slice(1, 4));
+        assert.deepEqual(await store.usageSummary({ since: '2026-03-01T00:00:00.001Z', until: '2026-03-01T23:59:59.999Z' }),
+          [all[1], group('2026-03-01', 'anthropic', 'claude-sonnet-4-6', 'turn', 'perch', 1, 10, 100, 5, 20)]);
+        assert.deepEqual(await store.usageSummary({ since: '2026-03-02T00:00:00.000Z' }), [all[4]]);
+        assert.deepEqual(await store.usageSummary({ until: '2026-03-01T00:00:00.000Z' }), [all[0]]);
+        assert.deepEqual(await store.usageSummary({ since: '2027-01-01T00:00:00.000Z' }), []);
       });
 
       test('meta values are set, replaced and read back exactly', async (t) => {

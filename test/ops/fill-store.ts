@@ -21,7 +21,7 @@ export async function fillStore(store: MemoryStore): Promise<void> {
   await store.insertPassage({ text: 'Ana visits every Sunday', tags: ['family'], sourceRef: 'letta:p1' });
   await store.insertPassage({ text: 'untagged passage' });
   await store.recordUsage({ model: 'claude', inputTokens: 10, cacheReadTokens: 20, cacheWriteTokens: 30, outputTokens: 40, lastMessageId: first[3].id });
-  await store.recordUsage({ conversationId: 'kitchen', model: 'claude', inputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 2 });
+  await store.recordUsage({ conversationId: 'kitchen', model: 'claude', inputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 2, provider: 'anthropic', source: 'discord' });
   await store.setMeta('discord.last_seen', '123456789012345678');
   await store.setMeta('base_instructions', 'You are Lares.\n"quoted"');
 }

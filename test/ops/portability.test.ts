@@ -71,6 +71,10 @@ describe('export and import', () => {
         assert.deepEqual(await target.listSummaries(), await source.listSummaries());
         assert.deepEqual(await target.messagesInRange(0, 1000, 'kitchen'), await source.messagesInRange(0, 1000, 'kitchen'));
         assert.deepEqual(await target.usageTotals('kitchen'), await source.usageTotals('kitchen'));
+        // who served each call and what for travel too
+        assert.deepEqual(await target.usageSummary({}), await source.usageSummary({}));
+        assert.deepEqual({ ...(await target.lastUsage('kitchen')), id: 0 }, { ...(await source.lastUsage('kitchen')), id: 0 });
+        assert.equal((await target.lastUsage('kitchen'))?.source, 'discord');
         assert.equal(await target.getMeta('base_instructions'), 'You are Lares.\n"quoted"');
         // ranking differs between bm25 and ts_rank, the hits do not
         const ids = async (store: MemoryStore) => (await store.searchMessages('Ana')).map((h) => h.id).sort((a, b) => a - b);

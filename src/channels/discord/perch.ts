@@ -66,9 +66,9 @@ export function startPerch(options: PerchOptions): PerchLoop {
     running = (async () => {
       try {
         const slot = options.scheduled && intervalMs > 0 ? `perch:${intervalMs}:${Math.floor(Date.parse(last!) / intervalMs)}` : undefined;
-        const result = await agent.send({ source: 'perch', content: perchPrompt(last!), metadata: { perchAt: last }, ...(slot ? { sourceRef: slot } : {}) });
+        const result = await agent.send({ source: 'perch', content: perchPrompt(last!), metadata: { perchAt: last }, skipIfIdle: options.scheduled === true, ...(slot ? { sourceRef: slot } : {}) });
         if (isSilentReply(result.reply)) {
-          logger.info({ event: 'perch_silent', toolCalls: result.toolCalls }, 'perch time: nothing to say');
+          logger.info({ event: 'perch_silent', toolCalls: result.toolCalls, stopReason: result.stopReason }, result.stopReason === 'idle' ? 'perch time: nothing new, no model call' : result.stopReason === 'budget_reached' ? 'perch time skipped: daily budget reached' : 'perch time: nothing to say');
           return;
         }
         await post(result.reply);

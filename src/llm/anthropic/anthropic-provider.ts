@@ -2,7 +2,8 @@
 // the SDK's non-streaming timeout), retries with our own policy (the SDK's retries are off so
 // that spend-limit 429s are not retried), and reports usage including cache reads and writes.
 import Anthropic from '@anthropic-ai/sdk';
-import type { ContentBlock } from '../content.ts';
+import { createHash } from 'node:crypto';
+import type { ApiMessage, ContentBlock } from '../content.ts';
 import type { CallOptions, ModelProvider, ModelRequest, ModelResponse } from '../provider.ts';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.ts';
 import { mapAnthropicError } from './map-anthropic-error.ts';
@@ -59,6 +60,24 @@ function toParams(request: ModelRequest): Anthropic.MessageCreateParamsNonStream
     max_tokens: request.maxTokens,
     system: request.system as Anthropic.TextBlockParam[],
     ...(request.tools.length > 0 ? { tools: request.tools as unknown as Anthropic.Tool[] } : {}),
-    messages: request.messages as unknown as Anthropic.MessageParam[],
+    messages: request.messages.map(withAnthropicToolIds) as unknown as Anthropic.MessageParam[],
+  };
+}
+
+/**
+ * Tool-call ids from other providers (a history that switched provider) that the Messages API
+ * would refuse (it takes ^[a-zA-Z0-9_-]+$) are mapped, the same way on both sides of a pair.
+ */
+export function toAnthropicToolId(id: string): string {
+  if (/^[a-zA-Z0-9_-]{1,128}$/.test(id)) return id;
+  return `toolu_${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+}
+
+function withAnthropicToolIds(message: ApiMessage): ApiMessage {
+  if (!message.content.some((b) => (b.type === 'tool_use' && b.id !== toAnthropicToolId(b.id)) || (b.type === 'tool_result' && b.tool_use_id !== toAnthropicToolId(b.tool_use_id)))) return message;
+  return {
+    ...message,
+    content: message.content.map((b) => (b.type === 'tool_use' ? { ...b, id: toAnthropicToolId(b.id) }
+      : b.type === 'tool_result' ? { ...b, tool_use_id: toAnthropicToolId(b.tool_use_id) } : b)),
   };
 }

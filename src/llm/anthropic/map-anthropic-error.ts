@@ -1,6 +1,7 @@
 // Maps an error from the official SDK to an LlmError that says what happened and what to do.
 import Anthropic from '@anthropic-ai/sdk';
 import { LlmError } from '../provider.ts';
+import { retryAfterFromHeaders as retryAfter } from '../retry.ts';
 
 const SPEND_LIMIT_CODES = new Set(['contract_spend_limit_reached', 'enforced_spend_limit_reached', 'linked_organization_spend_limit_reached', 'ramp_limit_exceeded']);
 
@@ -41,17 +42,6 @@ export function mapAnthropicError(error: unknown): LlmError {
     return new LlmError('invalid_request', `the Anthropic API rejected the request (${status}): ${apiMessage}`, { status, retryable: false, cause: error });
   }
   return new LlmError('other', `the model call failed: ${(error as Error)?.message ?? String(error)}`, { retryable: false, cause: error });
-}
-
-function retryAfter(headers: Headers | undefined): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get('retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Number(ms);
-  const seconds = headers.get('retry-after');
-  if (!seconds) return undefined;
-  if (Number.isFinite(Number(seconds))) return Number(seconds) * 1000;
-  const date = Date.parse(seconds);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function causeText(error: Error): string {

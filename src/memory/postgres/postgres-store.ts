@@ -13,9 +13,9 @@ import {
   type BlockVersion, type ImportBatch, type ImportResult, type MemoryBlock, type MemoryStore, type MessageSearchOptions,
   type NewMessage, type NewPassage, type NewSummary, type NewVector, type Passage, type PassageHit, type PendingDoc, type RankedId,
   type RecallFilters, type RecallKind, type RecallStats, type SearchHit, type StoreCounts, type StoredMessage, type StoredUsage,
-  type Summary, type UsageRecord, type VectorRow,
+  type Summary, type UsageGroup, type UsageRange, type UsageRecord, type VectorRow,
 } from '../store.ts';
-import { toBlock, toMessage, toPassage, toSummary } from '../row-mappers.ts';
+import { toBlock, toMessage, toPassage, toSummary, toUsageGroups, usageSummaryRange, usageSummarySql } from '../row-mappers.ts';
 import { withConversationLock } from './conversation-lock.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.ts';
 import { RECALL_KINDS, RECALL_SIDE_TABLES, RECALL_TOTALS_FROM_INDEX, recallBackfill } from './recall-schema.ts';
@@ -524,10 +524,11 @@ export class PostgresStore implements MemoryStore {
   // ---- usage
 
   async recordUsage(u: UsageRecord): Promise<void> {
-    await this.pool.query(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at, kind)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+    await this.pool.query(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at, kind, provider, source)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
       u.conversationId ?? DEFAULT_CONVERSATION, u.model, u.inputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.outputTokens,
       u.requestTokens ?? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens, u.lastMessageId ?? null, u.createdAt ?? nowIso(), u.kind ?? 'turn',
+      u.provider ?? null, u.source ?? null,
     ]);
   }
 
@@ -538,6 +539,7 @@ export class PostgresStore implements MemoryStore {
       id: Number(r.id), conversationId: r.conversation_id, model: r.model, inputTokens: Number(r.input_tokens), cacheReadTokens: Number(r.cache_read_tokens),
       cacheWriteTokens: Number(r.cache_write_tokens), outputTokens: Number(r.output_tokens), requestTokens: Number(r.request_tokens),
       lastMessageId: r.last_message_id === null ? null : Number(r.last_message_id), createdAt: r.created_at, kind: r.kind,
+      provider: r.provider ?? null, source: r.source ?? null,
     };
   }
 
@@ -545,6 +547,11 @@ export class PostgresStore implements MemoryStore {
     const r = (await this.pool.query(`SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens),0) AS i, COALESCE(SUM(cache_read_tokens),0) AS cr,
       COALESCE(SUM(cache_write_tokens),0) AS cw, COALESCE(SUM(output_tokens),0) AS o FROM llm_usage WHERE conversation_id = $1`, [conversationId])).rows[0];
     return { calls: Number(r.calls), inputTokens: Number(r.i), cacheReadTokens: Number(r.cr), cacheWriteTokens: Number(r.cw), outputTokens: Number(r.o) };
+  }
+
+  async usageSummary(options: UsageRange): Promise<UsageGroup[]> {
+    const { where, params } = usageSummaryRange(options, (n) => `$${n}`);
+    return toUsageGroups((await this.pool.query(usageSummarySql(where), params)).rows);
   }
 
   // ---- meta

@@ -85,6 +85,12 @@ export const POSTGRES_MIGRATIONS: string[] = [
   `ALTER TABLE llm_usage ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn' CHECK (kind IN ('turn', 'compaction'));`,
   // 3: the recall index (src/recall/), made to find and rank like SQLite's FTS5 (recall-schema.ts)
   recallIndexMigration(),
+  // 4: who served each model call and what it was for (the cost report, the daily budget), and reading usage by time
+  `
+  ALTER TABLE llm_usage ADD COLUMN provider TEXT;
+  ALTER TABLE llm_usage ADD COLUMN source TEXT;
+  CREATE INDEX llm_usage_created_at ON llm_usage(created_at);
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

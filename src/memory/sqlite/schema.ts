@@ -132,6 +132,12 @@ export const SQLITE_MIGRATIONS: string[] = [
     PRIMARY KEY (kind, model, cluster)
   );
   `,
+  // 4: who served each model call and what it was for (the cost report, the daily budget), and reading usage by time
+  `
+  ALTER TABLE llm_usage ADD COLUMN provider TEXT;
+  ALTER TABLE llm_usage ADD COLUMN source TEXT;
+  CREATE INDEX llm_usage_created_at ON llm_usage(created_at);
+  `,
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;

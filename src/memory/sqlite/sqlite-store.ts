@@ -11,9 +11,9 @@ import {
   DEFAULT_CONVERSATION,
   type BlockVersion, type ImportBatch, type NewVector, type PendingDoc, type RankedId, type RecallFilters, type RecallKind, type RecallStats, type VectorRow, type ImportResult, type MemoryBlock, type MemoryStore, type MessageSearchOptions,
   type NewMessage, type NewPassage, type NewSummary, type Passage, type PassageHit, type SearchHit, type StoreCounts,
-  type StoredMessage, type StoredUsage, type Summary, type UsageRecord,
+  type StoredMessage, type StoredUsage, type Summary, type UsageGroup, type UsageRange, type UsageRecord,
 } from '../store.ts';
-import { toBlock, toMessage, toPassage, toSummary } from '../row-mappers.ts';
+import { toBlock, toMessage, toPassage, toSummary, toUsageGroups, usageSummaryRange, usageSummarySql } from '../row-mappers.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.ts';
 import { fts5OrQuery, queryTerms } from '../../recall/query-terms.ts';
 import { CONTEXT_WEIGHT } from '../../recall/settings.ts';
@@ -405,10 +405,11 @@ export class SqliteStore implements MemoryStore {
   // ---- usage
 
   async recordUsage(u: UsageRecord): Promise<void> {
-    this.sql(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at, kind)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    this.sql(`INSERT INTO llm_usage(conversation_id, model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, request_tokens, last_message_id, created_at, kind, provider, source)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       u.conversationId ?? DEFAULT_CONVERSATION, u.model, u.inputTokens, u.cacheReadTokens, u.cacheWriteTokens, u.outputTokens,
       u.requestTokens ?? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens, u.lastMessageId ?? null, u.createdAt ?? nowIso(), u.kind ?? 'turn',
+      u.provider ?? null, u.source ?? null,
     );
   }
 
@@ -419,6 +420,7 @@ export class SqliteStore implements MemoryStore {
       id: Number(r.id), conversationId: r.conversation_id, model: r.model, inputTokens: Number(r.input_tokens), cacheReadTokens: Number(r.cache_read_tokens),
       cacheWriteTokens: Number(r.cache_write_tokens), outputTokens: Number(r.output_tokens), requestTokens: Number(r.request_tokens),
       lastMessageId: r.last_message_id === null ? null : Number(r.last_message_id), createdAt: r.created_at, kind: r.kind,
+      provider: r.provider ?? null, source: r.source ?? null,
     };
   }
 
@@ -426,6 +428,11 @@ export class SqliteStore implements MemoryStore {
     const r = this.sql(`SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens),0) AS i, COALESCE(SUM(cache_read_tokens),0) AS cr,
       COALESCE(SUM(cache_write_tokens),0) AS cw, COALESCE(SUM(output_tokens),0) AS o FROM llm_usage WHERE conversation_id = ?`).get(conversationId) as Row;
     return { calls: Number(r.calls), inputTokens: Number(r.i), cacheReadTokens: Number(r.cr), cacheWriteTokens: Number(r.cw), outputTokens: Number(r.o) };
+  }
+
+  async usageSummary(options: UsageRange): Promise<UsageGroup[]> {
+    const { where, params } = usageSummaryRange(options, () => '?');
+    return toUsageGroups(this.sql(usageSummarySql(where)).all(...params) as Row[]);
   }
 
   // ---- meta
