@@ -198,11 +198,10 @@ async function importSummary(store: MemoryStore, summary: ConvertedSummary, refP
   // only messages from this Letta agent: a later run can find messages written in direct mode
   // between two of its rows (migrate, use Lares, roll back, migrate again), and Letta's summary
   // knows nothing of those
-  const covered = alert.id > start
-    ? (await store.messagesInRange(start, alert.id - 1, DEFAULT_CONVERSATION)).filter((m) => m.compactedBy === null && m.sourceRef?.startsWith(`${refPrefix}:`))
-    : [];
+  // ids only: with few summaries in a long history one alert covers most of it
+  const covered = alert.id > start ? await store.uncompactedIdsInRange(start, alert.id - 1, DEFAULT_CONVERSATION, `${refPrefix}:`) : [];
   if (covered.length > 0) {
-    await store.compact({ summary: summary.summary, startMessageId: covered[0].id, endMessageId: covered.at(-1)!.id, createdAt: summary.createdAt, sourceRef: summary.summaryRef, conversationId: DEFAULT_CONVERSATION }, covered.map((m) => m.id));
+    await store.compact({ summary: summary.summary, startMessageId: covered[0], endMessageId: covered.at(-1)!, createdAt: summary.createdAt, sourceRef: summary.summaryRef, conversationId: DEFAULT_CONVERSATION }, covered);
   } else {
     await store.importBatch({ summaries: [{ summary: summary.summary, startMessageId: null, endMessageId: null, createdAt: summary.createdAt, sourceRef: summary.summaryRef, conversationId: DEFAULT_CONVERSATION }] });
   }

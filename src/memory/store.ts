@@ -201,6 +201,11 @@ export interface MemoryStore {
   uncompactedMessages(conversationId?: string): Promise<StoredMessage[]>;
   /** Messages by id range (inclusive), oldest first. */
   messagesInRange(startId: number, endId: number, conversationId?: string): Promise<StoredMessage[]>;
+  /**
+   * Ids (only) of the uncompacted messages in an id range, oldest first, optionally only those whose
+   * source_ref starts with `sourceRefPrefix`: a range can span most of a long history, so no rows.
+   */
+  uncompactedIdsInRange(startId: number, endId: number, conversationId?: string, sourceRefPrefix?: string): Promise<number[]>;
   /** The newest messages, newest first. */
   recentMessages(limit: number, conversationId?: string): Promise<StoredMessage[]>;
   searchMessages(query: string, options?: MessageSearchOptions): Promise<SearchHit[]>;

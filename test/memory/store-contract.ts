@@ -206,6 +206,20 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
         assert.deepEqual((await store.messagesInRange(ms[0].id, ms[3].id)).map((m) => m.compactedBy), [summary.id, summary.id, null, null]);
       });
 
+      test('uncompactedIdsInRange gives ids only: inclusive, uncompacted, one conversation, by source_ref prefix', async (t) => {
+        const store = await fresh(t);
+        const ms = await store.appendMessages([
+          msg('user', 'a', { sourceRef: 'letta:agent-1:m1' }), msg('assistant', 'b', { sourceRef: 'letta:agent-1:m2' }), msg('user', 'typed in Lares'),
+          msg('assistant', 'c', { sourceRef: 'letta:agent-10:m3' }), msg('user', 'd', { sourceRef: 'letta:agent-1:m4' }),
+        ]);
+        await store.appendMessages([msg('user', 'elsewhere', { conversationId: 'other', sourceRef: 'letta:agent-1:x' })]);
+        await store.compact({ summary: 's', startMessageId: ms[0].id, endMessageId: ms[0].id }, [ms[0].id]);
+        assert.deepEqual(await store.uncompactedIdsInRange(ms[0].id, ms[4].id), [ms[1].id, ms[2].id, ms[3].id, ms[4].id]);
+        assert.deepEqual(await store.uncompactedIdsInRange(ms[0].id, ms[4].id, 'default', 'letta:agent-1:'), [ms[1].id, ms[4].id]);
+        assert.deepEqual(await store.uncompactedIdsInRange(ms[1].id, ms[3].id, 'default', 'letta:agent-1:'), [ms[1].id]);
+        assert.deepEqual(await store.uncompactedIdsInRange(ms[4].id + 1, ms[4].id + 100), []);
+      });
+
       test('a later compaction does not re-mark messages an earlier one compacted', async (t) => {
         const store = await fresh(t);
         const ms = await store.appendMessages([msg('user', 'one'), msg('assistant', 'two'), msg('user', 'three')]);

@@ -219,6 +219,14 @@ export class PostgresStore implements MemoryStore {
     return result.rows.map(toMessage);
   }
 
+  async uncompactedIdsInRange(startId: number, endId: number, conversationId = DEFAULT_CONVERSATION, sourceRefPrefix?: string): Promise<number[]> {
+    const result = sourceRefPrefix === undefined
+      ? await this.pool.query('SELECT id FROM messages WHERE conversation_id = $1 AND id BETWEEN $2 AND $3 AND compacted_by IS NULL ORDER BY id', [conversationId, startId, endId])
+      : await this.pool.query('SELECT id FROM messages WHERE conversation_id = $1 AND id BETWEEN $2 AND $3 AND compacted_by IS NULL AND left(source_ref, $4) = $5 ORDER BY id',
+        [conversationId, startId, endId, sourceRefPrefix.length, sourceRefPrefix]);
+    return result.rows.map((r: { id: string | number }) => Number(r.id));
+  }
+
   async recentMessages(limit: number, conversationId = DEFAULT_CONVERSATION): Promise<StoredMessage[]> {
     const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2`, [conversationId, limit]);
     return result.rows.map(toMessage);

@@ -155,6 +155,14 @@ export class SqliteStore implements MemoryStore {
     return (this.sql('SELECT * FROM messages WHERE conversation_id = ? AND id BETWEEN ? AND ? ORDER BY id').all(conversationId, startId, endId) as Row[]).map(toMessage);
   }
 
+  async uncompactedIdsInRange(startId: number, endId: number, conversationId = DEFAULT_CONVERSATION, sourceRefPrefix?: string): Promise<number[]> {
+    const rows = sourceRefPrefix === undefined
+      ? this.sql('SELECT id FROM messages WHERE conversation_id = ? AND id BETWEEN ? AND ? AND compacted_by IS NULL ORDER BY id').all(conversationId, startId, endId)
+      : this.sql('SELECT id FROM messages WHERE conversation_id = ? AND id BETWEEN ? AND ? AND compacted_by IS NULL AND substr(source_ref, 1, ?) = ? ORDER BY id')
+        .all(conversationId, startId, endId, sourceRefPrefix.length, sourceRefPrefix);
+    return (rows as Row[]).map((r) => Number(r.id));
+  }
+
   async recentMessages(limit: number, conversationId = DEFAULT_CONVERSATION): Promise<StoredMessage[]> {
     return (this.sql('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?').all(conversationId, limit) as Row[]).map(toMessage);
   }
