@@ -22,6 +22,7 @@ async function section(file: string, exportName: string, options: Record<string,
 await section('core.bench.ts', 'runCoreBench', quick ? { sizes: [1_000, 10_000] } : {});
 await section('store.bench.ts', 'runStoreBench', quick ? { messages: 10_000 } : {});
 await section('migrate.bench.ts', 'runMigrateBench', quick ? { messages: 5_000 } : {});
+await section('heap.bench.ts', 'runHeapBench', quick ? { sizes: [20_000] } : {});
 await section('recall.bench.ts', 'runRecallBench', {});
 await section('providers.bench.ts', 'runProvidersBench', quick ? { turns: 30 } : {});
 await section('recall-scale.bench.ts', 'runRecallScaleBench', quick ? { sizes: [20_000, 100_000] } : {});

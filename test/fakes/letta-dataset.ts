@@ -45,7 +45,11 @@ const TEXTS = [
 
 function pick<T>(rng: () => number, items: T[]): T { return items[Math.floor(rng() * items.length)]; }
 
-export function makeLettaDataset(options: { messages: number; seed?: number; passages?: number; agentId?: string }): LettaDataset {
+/**
+ * `summaryRate`: the share of turns that are a Letta summary alert (default 0.03). A long history
+ * with very few (0.00008: about three in 100,000 rows) is where one alert covers most of it.
+ */
+export function makeLettaDataset(options: { messages: number; seed?: number; passages?: number; agentId?: string; summaryRate?: number }): LettaDataset {
   const rng = makeRng(options.seed ?? 42);
   const agentId = options.agentId ?? `agent-${uuidFrom(rng)}`;
   const blocks: LettaBlock[] = [
@@ -147,7 +151,7 @@ export function makeLettaDataset(options: { messages: number; seed?: number; pas
       const alert = packed({ type: 'system_alert', message: 'Warning: the conversation history will soon reach its maximum length and be trimmed.', time: '2025-01-01 10:00:00 AM UTC+0000' });
       rows.push({ id: id(), role: 'user', created_at: time(), content: [{ type: 'text', text: alert }] });
       expected.events.push(alert);
-    } else if (kind < 0.93) {
+    } else if (kind < 0.9 + (options.summaryRate ?? 0.03)) {
       const summary = `Note: prior messages have been hidden from view due to conversation memory constraints.\nThe following is a summary of the previous messages:\n Summary ${turn}: we talked about espresso and 'SQL'.`;
       const alert = packed({ type: 'system_alert', message: summary, time: '2025-01-01 10:00:00 AM UTC+0000' });
       rows.push({ id: id(), role: rng() < 0.5 ? 'user' : 'summary', created_at: time(), content: [{ type: 'text', text: alert }] });
