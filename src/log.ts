@@ -8,6 +8,7 @@ const REDACT_PATHS = [
   'apiKey', '*.apiKey', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization',
   'password', '*.password', 'ANTHROPIC_API_KEY', '*.ANTHROPIC_API_KEY', 'DISCORD_BOT_TOKEN', '*.DISCORD_BOT_TOKEN',
   'LARES_MCP_TOKEN', '*.LARES_MCP_TOKEN', 'LETTA_API_KEY', '*.LETTA_API_KEY', 'DATABASE_URL', '*.DATABASE_URL',
+  'OPENAI_API_KEY', '*.OPENAI_API_KEY', 'VOYAGE_API_KEY', '*.VOYAGE_API_KEY',
 ];
 
 let root: Logger | undefined;

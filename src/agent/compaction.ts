@@ -5,7 +5,7 @@
 // conversation_search still finds every message. A long backlog is summarised in chunks,
 // each folding in the previous summary (recursive summaries), each committed on its own.
 import { blocksToText, type TextBlock, type ToolUseBlock } from '../llm/content.ts';
-import type { ModelProvider, ModelRequest, ModelResponse, ModelTool } from '../llm/provider.ts';
+import { LlmError, type ModelProvider, type ModelRequest, type ModelResponse, type ModelTool } from '../llm/provider.ts';
 import type { MemoryStore, StoredMessage, Summary } from '../memory/store.ts';
 import { log } from '../log.ts';
 import { estimateBlocksTokens, estimateRequestTokens, estimateTextTokens, type TokenCalibration } from './tokens.ts';
@@ -15,8 +15,8 @@ export interface CompactionSettings {
   model: string;
   /** the conversation's context limit: the threshold and target are fractions of it */
   contextLimit: number;
-  /** what the summary model's own context holds, when smaller (a local model); default contextLimit */
-  summaryContextLimit?: number;
+  /** what the summary model's own context holds (less room for its reply), when its provider knows */
+  summaryContextLimit?: () => Promise<number | undefined>;
   threshold: number;
   target: number;
 }
@@ -80,17 +80,31 @@ export class Compactor {
   private readonly calibration: TokenCalibration;
   private readonly flush: MemoryFlush | undefined;
 
+  /** CONTEXT_LIMIT as configured; settings.contextLimit may be fitted below it to the model's window */
+  private readonly configuredLimit: number;
+  /** the summary model's limit, as last learned */
+  private summaryWindowLimit: number | undefined;
+
   constructor(store: MemoryStore, provider: ModelProvider, settings: CompactionSettings, calibration: TokenCalibration, flush?: MemoryFlush) {
     this.store = store;
     this.provider = provider;
-    this.settings = settings;
+    this.settings = { ...settings };
+    this.configuredLimit = settings.contextLimit;
     this.calibration = calibration;
     this.flush = flush;
   }
 
-  /** A summary may take a tenth of the context (256 to 2,048 tokens), so it never crowds out the history. */
+  /** A summary may take a tenth of the summary model's context (256 to 2,048 tokens), so it never crowds out the history. */
   get summaryMaxTokens(): number {
-    return Math.min(2048, Math.max(256, Math.floor(this.settings.contextLimit * 0.1)));
+    return Math.min(2048, Math.max(256, Math.floor(this.summaryLimit * 0.1)));
+  }
+
+  /** Lowers the context limit to what the conversation model holds (a local server's window, learned late). */
+  fitContextLimit(limit: number): void {
+    const fitted = Math.min(this.configuredLimit, limit);
+    if (fitted === this.settings.contextLimit) return;
+    log().info({ event: 'context_limit_fitted', model: this.settings.model, contextLimit: fitted }, `compaction keeps requests under ${fitted} tokens (the model's window; CONTEXT_LIMIT is ${this.configuredLimit})`);
+    this.settings.contextLimit = fitted;
   }
 
   /** CONTEXT_LIMIT, or less when the conversation model's window is smaller */
@@ -99,7 +113,7 @@ export class Compactor {
   }
 
   private get summaryLimit(): number {
-    return Math.min(this.settings.contextLimit, this.settings.summaryContextLimit ?? Infinity);
+    return Math.min(this.settings.contextLimit, this.summaryWindowLimit ?? Infinity);
   }
 
   get thresholdTokens(): number {
@@ -147,8 +161,13 @@ export class Compactor {
   async run(conversationId: string, plan: CompactionPlan, current?: ModelRequest): Promise<CompactionResult> {
     const summaries: Summary[] = [];
     let previous = await this.store.latestSummary(conversationId);
+    this.summaryWindowLimit = (await this.settings.summaryContextLimit?.()) ?? this.summaryWindowLimit;
     if (current && plan.messages.length > 0 && this.fitsWithSummary(current)) {
-      const text = await this.summariseInContext(conversationId, current);
+      const text = await this.summariseInContext(conversationId, current).catch((error: unknown) => {
+        // a summary model with a smaller window than it says (or than Lares knew): the transcript path fits it
+        if (error instanceof LlmError && error.kind === 'context_exceeded') return '';
+        throw error;
+      });
       if (text) {
         const last = plan.messages[plan.messages.length - 1];
         const summary = await this.store.compact({
@@ -159,7 +178,10 @@ export class Compactor {
       }
       log().warn({ event: 'compaction_in_context_empty', conversationId }, 'the in-context summary came back empty; summarising a transcript instead');
     }
-    const chunkBudget = Math.max(1000, Math.floor(this.summaryLimit * 0.5));
+    // a chunk's transcript shares the summary request with the previous summary, the memory blocks
+    // and the flush tools: on a small summary model those take much of the window
+    const overhead = this.calibration.tokens(estimateTextTokens(SUMMARY_SYSTEM) + estimateTextTokens(previous?.summary ?? '') + (this.flush ? await this.flushOverhead() : 0)) + this.summaryMaxTokens + (this.flush ? 1024 : 0) + 200;
+    const chunkBudget = Math.max(500, Math.min(Math.floor(this.summaryLimit * 0.5), this.summaryLimit - overhead));
     // chunks are committed one by one: a chunk may only end where a cut is safe, or a failed later
     // chunk would leave a tool_result whose tool_use was already compacted
     const all = [...chunks(plan.messages, (m) => estimateTextTokens(renderForSummary(m)), chunkBudget, (i) => isSafeCut(plan.messages, i))];
@@ -188,6 +210,12 @@ export class Compactor {
       previous = summary;
     }
     return this.done(conversationId, plan, summaries);
+  }
+
+  /** What the memory blocks and the flush tools' definitions add to a transcript summary request. */
+  private async flushOverhead(): Promise<number> {
+    const blocks = (await this.store.listBlocks()).reduce((sum, b) => sum + estimateTextTokens(b.content) + 10, 0);
+    return blocks + estimateRequestTokens({ tools: this.flush?.definitions() ?? [], system: [], messages: [] }).total;
   }
 
   private done(conversationId: string, plan: CompactionPlan, summaries: Summary[]): CompactionResult {

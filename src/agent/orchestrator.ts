@@ -34,7 +34,11 @@ export interface OrchestratorSettings {
 export interface ModelRoute { provider: ModelProvider; model: string }
 
 /** The model a turn talks to, and what the turn is for (stored with its usage). */
-interface TurnRoute extends ModelRoute { source: string }
+interface TurnRoute extends ModelRoute {
+  source: string;
+  /** a background model's own window, when smaller: its requests are trimmed to it, the stored history is not compacted for it */
+  limit?: number;
+}
 
 export interface OrchestratorDeps {
   store: MemoryStore;
@@ -44,6 +48,11 @@ export interface OrchestratorDeps {
   background?: ModelRoute;
   /** the daily spending cap, when one is set */
   budget?: Budget;
+  /**
+   * The tokens a route's model holds, less room for the reply, when its provider knows (a local
+   * server). Asked at every turn, so a server that was down at start is fitted once it is up.
+   */
+  routeLimit?(route: ModelRoute): Promise<number | undefined>;
   tools: ToolRouter;
   compactor: Compactor;
   calibration: TokenCalibration;
@@ -101,7 +110,7 @@ export class Orchestrator {
       log().warn({ event: 'budget_reached', source: input.source, spentUsd: budget.spentUsd, dailyUsd: budget.dailyUsd }, `${input.source} turn skipped: today's spend reached LARES_DAILY_BUDGET_USD`);
       return { reply: '', stopReason: 'budget_reached', toolCalls: 0, incomplete: true, pendingApprovals: [] };
     }
-    const route: TurnRoute = { ...(background && this.deps.background ? this.deps.background : { provider: this.deps.provider, model: settings.model }), source: input.source };
+    const route = await this.turnRoute(input.source, background);
 
     const [userMessage] = await store.appendMessages([{
       conversationId, role: 'user', blocks: content, sourceRef: input.sourceRef ?? null,
@@ -184,17 +193,30 @@ export class Orchestrator {
       const notice = await this.deps.budget.notice(await this.deps.budget.status());
       if (notice && !texts.includes(notice)) texts.push(notice);
     }
-    if (input.source === 'perch') await this.store.setMeta(PERCH_SEEN_META_KEY, await this.perchSignature(conversationId));
+    // a perch turn the budget cut short has not seen everything: the next tick runs
+    if (input.source === 'perch' && stopReason !== 'budget_reached') await this.store.setMeta(PERCH_SEEN_META_KEY, await this.perchSignature(conversationId));
     return { reply: texts.join('\n\n'), stopReason, toolCalls, incomplete, pendingApprovals };
   }
 
   private get store(): MemoryStore { return this.deps.store; }
 
+  /** The model of this turn; fits the compaction limit to the conversation model's window once it is known. */
+  private async turnRoute(source: string, background: boolean): Promise<TurnRoute> {
+    const { deps } = this;
+    const conversation: ModelRoute = { provider: deps.provider, model: deps.settings.model };
+    const limit = await deps.routeLimit?.(conversation);
+    if (limit !== undefined) deps.compactor.fitContextLimit(limit);
+    if (!background || !deps.background) return { ...conversation, source };
+    const own = await deps.routeLimit?.(deps.background);
+    return { ...deps.background, source, ...(own !== undefined && own < deps.compactor.contextLimit ? { limit: own } : {}) };
+  }
+
   /** The newest message and memory edit: when neither changed since the last perch turn, there is nothing to reflect on. */
   private async perchSignature(conversationId: string): Promise<string> {
     const [newest] = await this.store.recentMessages(1, conversationId);
-    const edited = (await this.store.listBlocks()).reduce((latest, b) => (b.updatedAt > latest ? b.updatedAt : latest), '');
-    return `${newest?.id ?? 0}|${edited}`;
+    const blocks = await this.store.listBlocks();
+    const edited = blocks.reduce((latest, b) => (b.updatedAt > latest ? b.updatedAt : latest), '');
+    return `${newest?.id ?? 0}|${blocks.length}|${edited}`;
   }
 
   private async perchIsIdle(conversationId: string): Promise<boolean> {
@@ -265,12 +287,19 @@ export class Orchestrator {
     if (this.tokens(context) > compactor.thresholdTokens) {
       context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, false);
     }
+    if (route.limit !== undefined) context = await this.fitWindow(context, route.limit);
     try {
       return await this.send(conversationId, context, route.provider, events, route.source);
     } catch (error) {
       if (!(error instanceof LlmError) || error.kind !== 'context_exceeded') throw this.userFacing(error);
-      log().warn({ event: 'context_exceeded', conversationId }, 'the API said the context is too large; compacting and retrying once');
-      context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, true);
+      if (route.limit !== undefined) {
+        // a smaller background model: send it less, never compact the conversation for it
+        log().warn({ event: 'context_exceeded', conversationId, model: route.model }, 'the background model\'s window is too small for this request; trimming it and retrying once');
+        context = await this.fitWindow(context, Math.floor(this.tokens(context) / 2));
+      } else {
+        log().warn({ event: 'context_exceeded', conversationId }, 'the API said the context is too large; compacting and retrying once');
+        context = await this.compactAndRebuild(conversationId, protectFromId, frozen, context, true);
+      }
       try {
         return await this.send(conversationId, context, route.provider, events, route.source);
       } catch (retryError) {

@@ -2,9 +2,10 @@
 // orchestrator and agent. Channels (terminal, Discord) and commands get everything from here.
 import type { Config, ProviderKind } from '../config/config.ts';
 import { errorMessage } from '../errors.ts';
-import { loadPrices } from '../llm/pricing.ts';
+import { loadPrices, priceOf } from '../llm/pricing.ts';
 import { ProviderSet } from '../llm/providers.ts';
 import { Budget } from '../agent/budget.ts';
+import type { ModelRoute } from '../agent/orchestrator.ts';
 import type { ModelProvider } from '../llm/provider.ts';
 import { log } from '../log.ts';
 import { ensureDefaultBlocks } from '../memory/default-blocks.ts';
@@ -58,25 +59,24 @@ export interface DirectRuntimeOptions {
   backgroundIndexing?: boolean;
 }
 
-/** The context window a provider knows for its model (a local server's), or undefined. */
-async function windowOf(route: { provider: ModelProvider; model: string }): Promise<number | undefined> {
-  if (!route.provider.contextWindow) return undefined;
-  try {
-    return await route.provider.contextWindow(route.model);
-  } catch (error) {
-    log().warn({ event: 'context_window_unknown', model: route.model, err: errorMessage(error) }, `cannot learn ${route.model}'s context window yet: ${errorMessage(error)}`);
-    return undefined;
-  }
-}
-
-/** CONTEXT_LIMIT, or less when the model's window is smaller (room kept for the reply). */
-async function fittedContextLimit(route: { provider: ModelProvider; model: string }, config: Config): Promise<number> {
-  const window = await windowOf(route);
-  if (!window) return config.contextLimit;
-  const fitted = window - Math.min(config.anthropic.maxTokens, Math.floor(window / 4));
-  if (fitted >= config.contextLimit) return config.contextLimit;
-  log().info({ event: 'context_limit_fitted', model: route.model, contextWindow: window, contextLimit: fitted }, `${route.model} holds ${window} tokens: compaction keeps requests under ${fitted} (CONTEXT_LIMIT is ${config.contextLimit})`);
-  return fitted;
+/**
+ * What a route's model holds, less room for the reply (a quarter of its window at most), when its
+ * provider knows (a local server's window); undefined otherwise, or while the server cannot be
+ * asked (it is asked again next time, and the failure is logged once).
+ */
+function routeLimits(config: Config): (route: ModelRoute) => Promise<number | undefined> {
+  const warned = new Set<string>();
+  return async (route) => {
+    if (!route.provider.contextWindow) return undefined;
+    try {
+      const window = await route.provider.contextWindow(route.model);
+      return window === undefined ? undefined : window - Math.min(config.anthropic.maxTokens, Math.floor(window / 4));
+    } catch (error) {
+      if (!warned.has(route.model)) log().warn({ event: 'context_window_unknown', model: route.model, err: errorMessage(error) }, `cannot learn ${route.model}'s context window yet (asked again at the next turn): ${errorMessage(error)}`);
+      warned.add(route.model);
+      return undefined;
+    }
+  };
 }
 
 export async function createDirectRuntime(config: Config, options: DirectRuntimeOptions = {}): Promise<DirectRuntime> {
@@ -85,10 +85,10 @@ export async function createDirectRuntime(config: Config, options: DirectRuntime
   const provider = conversation.provider;
   const compaction = providers.route(config.models.compaction);
   const background = providers.route(config.models.perch);
-  // a local server's model holds only so much (Ollama cuts longer prompts silently): the
+  // a local server's model holds only so much (Ollama shortens longer prompts silently): the
   // compaction threshold and target are fractions of what really fits
-  const contextLimit = await fittedContextLimit(conversation, config);
-  const summaryWindow = await windowOf(compaction);
+  const routeLimit = routeLimits(config);
+  const contextLimit = Math.min(config.contextLimit, (await routeLimit(conversation)) ?? Infinity);
   const store = options.store ?? (await openStore(config));
   let embedder: Embedder | undefined;
   try {
@@ -104,12 +104,14 @@ export async function createDirectRuntime(config: Config, options: DirectRuntime
     };
     const compactor = new Compactor(store, compaction.provider, {
       model: compaction.model, contextLimit, threshold: config.compactThreshold, target: config.targetAfterCompact,
-      summaryContextLimit: summaryWindow ? summaryWindow - Math.min(config.anthropic.maxTokens, Math.floor(summaryWindow / 4)) : undefined,
+      summaryContextLimit: () => routeLimit(compaction),
     }, calibration, options.memoryFlush === false ? undefined : flush);
-    const budget = config.budget.dailyUsd === undefined ? undefined
-      : new Budget(store, loadPrices(config.pricesFile), { dailyUsd: config.budget.dailyUsd, mode: config.budget.mode });
+    const prices = config.budget.dailyUsd === undefined ? undefined : loadPrices(config.pricesFile);
+    const budget = prices && new Budget(store, prices, { dailyUsd: config.budget.dailyUsd!, mode: config.budget.mode });
+    const unpriced = prices ? [conversation, compaction, background].map((r) => r.model).filter((m, i, all) => all.indexOf(m) === i && !priceOf(m, prices)) : [];
+    if (unpriced.length > 0) log().warn({ event: 'budget_unpriced_models', models: unpriced }, `LARES_DAILY_BUDGET_USD cannot count ${unpriced.join(', ')}: no price is known (add it to LARES_PRICES_FILE, 0 for a free local model)`);
     const orchestrator = new Orchestrator({
-      store, provider, tools, compactor, calibration, budget,
+      store, provider, tools, compactor, calibration, budget, routeLimit,
       background: background.provider === provider && background.model === conversation.model ? undefined : background,
       settings: { model: conversation.model, maxTokens: config.anthropic.maxTokens, maxToolIterations: config.maxToolIterations, caching: config.anthropic.promptCaching, memoryFold: config.memoryFold, contextLimit },
       baseInstructions: () => loadBaseInstructions(store, config.baseInstructionsFile),

@@ -47,7 +47,7 @@ export function createProvider(kind: ProviderKind, config: Config, options: { ke
       }
       return new OpenAIProvider({ apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, contextWindow: config.contextWindow, retry });
     case 'ollama':
-      return new OpenAIProvider({ baseUrl: `${config.ollama.baseUrl.replace(/\/+$/, '')}/v1`, contextWindow: config.contextWindow, retry });
+      return new OpenAIProvider({ name: 'ollama', baseUrl: `${config.ollama.baseUrl.replace(/\/+$/, '')}/v1`, contextWindow: config.contextWindow, retry });
   }
 }
 

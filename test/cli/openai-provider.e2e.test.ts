@@ -223,9 +223,35 @@ describe('per-task models, idle perch and the daily budget', () => {
       assert.notEqual(ran.stopReason, 'idle', 'new messages since the last perch: it runs');
       const groups = await runtime.store.usageSummary({});
       const providers = new Set(groups.map((g) => `${g.provider}/${g.kind}/${g.source ?? ''}`));
-      for (const expected of ['anthropic/turn/terminal', 'openai/turn/perch', 'openai/compaction/']) assert.ok(providers.has(expected), `${expected} in ${[...providers].join(', ')}`);
+      for (const expected of ['anthropic/turn/terminal', 'ollama/turn/perch', 'openai/compaction/']) assert.ok(providers.has(expected), `${expected} in ${[...providers].join(', ')}`);
     } finally {
       await runtime.close();
+      anthropic.setResponder(() => ({ text: 'ok' }));
+    }
+  });
+
+  test('small local models for perch and summaries: perch is trimmed to its window, summaries fit theirs, nothing is cut', async () => {
+    const small = await startFakeOpenAiChat({ flavour: 'ollama', models: [{ id: 'qwen3:4b', numCtx: 6144 }] });
+    const runtime = await createDirectRuntime(loadConfig({
+      ...base, OLLAMA_BASE_URL: small.url, SQLITE_DB_PATH: join(dir, 'small.db'), CONTEXT_LIMIT: '24000',
+      LARES_MODEL_PERCH: 'ollama:qwen3:4b', LARES_MODEL_COMPACTION: 'ollama:qwen3:4b',
+    }));
+    try {
+      anthropic.setResponder(() => ({ text: 'Noted.' }));
+      small.setResponder((request) => (lastText(request).includes('[compaction]') || JSON.stringify(request.body.messages).includes('<transcript') ? { text: 'Summary: the garden, the beans, the fox.' } : { text: '(silent)' }));
+      for (let i = 0; i < 12; i++) await runtime.agent.send({ content: `Garden note ${i}: ${'the beans climb the fence and the fox watches '.repeat(25)}`, source: 'terminal' });
+      assert.equal(await runtime.store.latestSummary(), undefined, 'the conversation is below its own threshold');
+      const perch = await runtime.agent.send({ content: '[perch time] a quiet moment', source: 'perch' });
+      assert.equal(perch.reply, '(silent)');
+      assert.equal(await runtime.store.latestSummary(), undefined, 'a perch model\'s small window never compacts the conversation');
+      for (let i = 12; i < 80 && !(await runtime.store.latestSummary()); i++) await runtime.agent.send({ content: `Garden note ${i}: ${'the beans climb the fence and the fox watches '.repeat(25)}`, source: 'terminal' });
+      assert.match((await runtime.store.latestSummary())?.summary ?? '', /Summary: the garden/, 'the small model wrote the summary');
+      const sent = chats(small);
+      assert.ok(sent.length >= 2);
+      assert.ok(sent.every((r) => r.status === 200 && r.truncated === undefined), 'Ollama never had to cut a prompt');
+    } finally {
+      await runtime.close();
+      await small.close();
       anthropic.setResponder(() => ({ text: 'ok' }));
     }
   });

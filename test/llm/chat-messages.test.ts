@@ -107,3 +107,43 @@ test('streamed text: a leading <think> section is held back, split across chunks
   for (const piece of ['<', 'b>bold</b>', ' ok']) passthrough.push(piece);
   assert.equal(plain.join(''), '<b>bold</b> ok');
 });
+
+test('streamed tool calls: OpenAI\'s indices, every call at index 0 with its own id (Ollama, LiteLLM), and no index at all', async () => {
+  const { ToolCallCollector } = await import('../../src/llm/openai/chat-messages.ts');
+  const openai = new ToolCallCollector();
+  for (const part of [
+    { index: 0, id: 'call_a', function: { name: 'read_file', arguments: '' } }, { index: 1, id: 'call_b', function: { name: 'list_dir', arguments: '{"pa' } },
+    { index: 0, function: { arguments: '{"path":"a"}' } }, { index: 1, function: { arguments: 'th":"."}' } },
+  ]) openai.push(part);
+  assert.deepEqual(openai.complete(), [{ id: 'call_a', name: 'read_file', arguments: '{"path":"a"}' }, { id: 'call_b', name: 'list_dir', arguments: '{"path":"."}' }]);
+  const sameIndex = new ToolCallCollector();
+  for (const part of [
+    { index: 0, id: 'call_1', function: { name: 'a', arguments: '{"a":' } }, { index: 0, function: { arguments: '1}' } },
+    { index: 0, id: 'call_2', function: { name: 'b', arguments: '{"b":2}' } },
+  ]) sameIndex.push(part);
+  assert.deepEqual(sameIndex.complete(), [{ id: 'call_1', name: 'a', arguments: '{"a":1}' }, { id: 'call_2', name: 'b', arguments: '{"b":2}' }]);
+  const noIndex = new ToolCallCollector();
+  for (const part of [{ id: 'x1', function: { name: 'a', arguments: '{}' } }, { id: 'x2', function: { name: 'b', arguments: '{}' } }]) noIndex.push(part);
+  assert.equal(noIndex.complete().length, 2);
+});
+
+test('a call whose arguments were broken is replayed as a JSON object (Ollama refuses anything else)', () => {
+  const chat = toChatMessages({ system: [], messages: [
+    { role: 'user', content: [{ type: 'text', text: 'go' }] },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'read_file', input: { [INVALID_ARGUMENTS_KEY]: '{"path": "a' } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'not valid JSON', is_error: true }] },
+  ] }, on);
+  const args = (chat[1] as { tool_calls: Array<{ function: { arguments: string } }> }).tool_calls[0].function.arguments;
+  assert.deepEqual(JSON.parse(args), { [INVALID_ARGUMENTS_KEY]: '{"path": "a' });
+});
+
+test('Mistral\'s API gets 9-character alphanumeric ids, the same on both sides of a pair', () => {
+  const chat = toChatMessages({ system: [], messages: [
+    { role: 'user', content: [{ type: 'text', text: 'go' }] },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01ABCDEF', name: 'x', input: {} }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01ABCDEF', content: 'ok' }] },
+  ] }, { ...on, idStyle: 'mistral' });
+  const id = (chat[1] as { tool_calls: Array<{ id: string }> }).tool_calls[0].id;
+  assert.match(id, /^[A-Za-z0-9]{9}$/);
+  assert.equal((chat[2] as { tool_call_id: string }).tool_call_id, id);
+});

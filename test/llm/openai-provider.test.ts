@@ -91,12 +91,13 @@ describe('OpenAI provider against the OpenAI flavour', () => {
     assert.equal((await provider.createMessage(request('gpt-4.1-mini', 'b'))).stopReason, 'refusal');
   });
 
-  test('the official API gets max_completion_tokens (reasoning models refuse max_tokens)', async () => {
+  test('the official API gets max_completion_tokens (reasoning models refuse max_tokens), with room for reasoning', async () => {
     const official = new OpenAIProvider({ apiKey: fake.apiKey, baseUrl: `${fake.url}/v1`, retry: { maxRetries: 0 } });
     (official as unknown as { official: boolean }).official = true;
     fake.enqueue({ text: 'fine' });
     await official.createMessage(request('gpt-5-mini', 'hi'));
-    assert.equal(fake.requests.at(-1)!.body.max_completion_tokens, 256);
+    // a reasoning model spends part of the limit on hidden reasoning: it gets room for that on top
+    assert.equal(fake.requests.at(-1)!.body.max_completion_tokens, 16_384);
     assert.equal(fake.requests.at(-1)!.body.max_tokens, undefined);
     assert.equal(fake.requests.at(-1)!.status, 200);
   });
@@ -114,6 +115,20 @@ describe('OpenAI provider against the OpenAI flavour', () => {
 
     fake.enqueue({ error: { status: 500, body: 'Internal Server Error\n' } }, { error: { status: 500, body: 'Internal Server Error\n' } }, { error: { status: 500, body: 'Internal Server Error\n' } });
     await assert.rejects(provider.createMessage(request('gpt-4.1-mini', 'hi')), (e: unknown) => e instanceof LlmError && e.kind === 'server' && /Internal Server Error/.test(e.message));
+  });
+
+  test('servers\' own error shapes: vLLM\'s flat {object:"error"} body, llama.cpp\'s context error, a tools error as a 500', async () => {
+    fake.enqueue({ error: { status: 400, body: { object: 'error', message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.", type: 'BadRequestError', code: 400 } } });
+    await assert.rejects(provider.createMessage(request('gpt-4.1-mini', 'hi')), (e: unknown) => e instanceof LlmError && e.kind === 'context_exceeded' && /maximum context length is 4096/.test(e.message));
+    fake.enqueue({ error: { status: 400, body: { error: { code: 400, message: 'request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it', type: 'exceed_context_size_error' } } } });
+    await assert.rejects(provider.createMessage(request('gpt-4.1-mini', 'hi')), (e: unknown) => e instanceof LlmError && e.kind === 'context_exceeded');
+    const llamacpp = new OpenAIProvider({ baseUrl: `${fake.url}/v1`, apiKey: fake.apiKey, retry: { maxRetries: 3, baseDelayMs: 1 } });
+    fake.enqueue({ error: { status: 500, body: { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } } } }, { text: 'answered without tools' });
+    const chatsBefore = fake.requests.filter((r) => r.path.includes('chat/completions')).length;
+    const answer = await llamacpp.createMessage(request('gpt-4.1-mini', 'hi'));
+    assert.deepEqual(answer.content, [{ type: 'text', text: 'answered without tools' }]);
+    assert.equal(fake.requests.filter((r) => r.path.includes('chat/completions')).length - chatsBefore, 2, 'not retried as a 500: asked again once, without tools');
+    assert.equal(fake.requests.at(-1)!.body.tools, undefined);
   });
 
   test('a context_length_exceeded 400 becomes context_exceeded (the orchestrator compacts and retries)', async () => {
@@ -145,6 +160,15 @@ describe('OpenAI provider against the Ollama flavour', () => {
     const response = await provider.createMessage(request('qwen3:8b', 'hello'));
     assert.equal(response.content[0].type, 'text');
     assert.equal(fake.requests.at(-1)!.truncated, undefined);
+  });
+
+  test('inside a known window the reply limit is what the prompt leaves (Ollama would shift its context mid-reply)', async () => {
+    const provider = new OpenAIProvider({ baseUrl: `${fake.url}/v1`, retry: { maxRetries: 0 } });
+    fake.enqueue({ text: 'fine' });
+    await provider.createMessage(request('llama3.2:3b', 'word '.repeat(2000), { maxTokens: 4096 }));
+    const sent = fake.requests.at(-1)!;
+    assert.ok(sent.body.max_tokens < 4096 && sent.body.max_tokens >= 1024, `max_tokens ${sent.body.max_tokens}`);
+    assert.equal(sent.truncated, undefined);
   });
 
   test('LARES_CONTEXT_WINDOW above the model\'s num_ctx is capped at what Ollama gives', async () => {

@@ -7,7 +7,7 @@
 //   thinking blocks            →  left out (only Claude can read them back)
 import { createHash, randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
-import { INVALID_ARGUMENTS_KEY, type ApiMessage, type ContentBlock, type ImageBlock, type TextBlock, type ToolUseBlock } from '../content.ts';
+import { INVALID_ARGUMENTS_KEY, type ApiMessage, type ContentBlock, type ImageBlock, type TextBlock } from '../content.ts';
 import type { ModelRequest, StopReason } from '../provider.ts';
 
 type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -18,10 +18,15 @@ export interface ChatMappingOptions {
   tools: boolean;
   /** false: images are described as "[image]" (a text-only model) */
   images: boolean;
+  /** 'mistral': Mistral's API takes only 9-character alphanumeric tool-call ids */
+  idStyle?: ToolCallIdStyle;
 }
 
+export type ToolCallIdStyle = 'openai' | 'mistral';
+
 /** Tool-call ids the Chat Completions API accepts: at most 40 characters (OpenAI's limit), no odd characters. */
-export function toChatToolCallId(id: string): string {
+export function toChatToolCallId(id: string, style: ToolCallIdStyle = 'openai'): string {
+  if (style === 'mistral') return /^[A-Za-z0-9]{9}$/.test(id) ? id : createHash('sha256').update(id).digest('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 9);
   if (/^[A-Za-z0-9_-]{1,40}$/.test(id)) return id;
   return `call_${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
 }
@@ -48,8 +53,9 @@ function assistantMessage(message: ApiMessage, options: ChatMappingOptions): Cha
   for (const block of message.content) {
     if (block.type === 'text') texts.push(block.text);
     else if (block.type === 'tool_use') {
-      if (options.tools) calls.push({ id: toChatToolCallId(block.id), type: 'function', function: { name: block.name, arguments: JSON.stringify(toolArguments(block)) } });
-      else texts.push(`[I called the tool ${block.name} with ${JSON.stringify(toolArguments(block))}]`);
+      // always a JSON object (Ollama refuses any other arguments in a history), broken ones included
+      if (options.tools) calls.push({ id: toChatToolCallId(block.id, options.idStyle), type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+      else texts.push(`[I called the tool ${block.name} with ${JSON.stringify(block.input ?? {})}]`);
     }
   }
   const content = texts.join('\n').trim();
@@ -65,7 +71,7 @@ function userMessages(message: ApiMessage, options: ChatMappingOptions): ChatMes
       case 'tool_result': {
         const { text, images } = resultContent(block.content);
         const body = block.is_error ? `Error: ${text}` : text;
-        if (options.tools) tools.push({ role: 'tool', tool_call_id: toChatToolCallId(block.tool_use_id), content: body || '(no output)' });
+        if (options.tools) tools.push({ role: 'tool', tool_call_id: toChatToolCallId(block.tool_use_id, options.idStyle), content: body || '(no output)' });
         else parts.push({ type: 'text', text: `[tool result${block.is_error ? ' (error)' : ''}] ${body}` });
         // tool messages carry text only: a tool's images follow in the user message
         for (const image of images) parts.push(imagePart(image, options));
@@ -96,19 +102,43 @@ function imagePart(image: ImageBlock, options: ChatMappingOptions): UserPart {
   return { type: 'image_url', image_url: { url } };
 }
 
-function toolArguments(block: ToolUseBlock): unknown {
-  // arguments a model once sent as broken JSON are replayed as it sent them
-  const raw = block.input[INVALID_ARGUMENTS_KEY];
-  if (typeof raw === 'string' && Object.keys(block.input).length === 1) return raw;
-  return block.input;
-}
-
 export function toChatTools(request: Pick<ModelRequest, 'tools'>): OpenAI.Chat.Completions.ChatCompletionTool[] {
   return request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.input_schema } }));
 }
 
 /** A streamed or whole tool call, once its arguments are complete. */
 export interface CollectedToolCall { id?: string; name: string; arguments: string }
+
+export interface ToolCallDelta { index?: number; id?: string; function?: { name?: string; arguments?: string } }
+
+/**
+ * Assembles tool calls from stream fragments. OpenAI numbers parallel calls by `index` and sends
+ * the id once; some servers (Ollama, LiteLLM, Gemini bridges) send every call at index 0, each
+ * with its own id, or no index at all: a new id always starts a new call, and fragments without
+ * an id continue the newest call of their index.
+ */
+export class ToolCallCollector {
+  readonly calls: CollectedToolCall[] = [];
+  private readonly slotOfIndex = new Map<number, number>();
+
+  push(part: ToolCallDelta): void {
+    const index = typeof part.index === 'number' ? part.index : -1;
+    let slot = this.slotOfIndex.get(index);
+    const current = slot === undefined ? undefined : this.calls[slot];
+    if (slot === undefined || (part.id && current?.id && part.id !== current.id)) {
+      slot = this.calls.push({ name: '', arguments: '' }) - 1;
+      this.slotOfIndex.set(index, slot);
+    }
+    const call = this.calls[slot];
+    if (part.id && !call.id) call.id = part.id;
+    if (part.function?.name && !call.name) call.name = part.function.name;
+    if (part.function?.arguments) call.arguments += part.function.arguments;
+  }
+
+  complete(): CollectedToolCall[] {
+    return this.calls.filter((c) => c.name);
+  }
+}
 
 /** The reply's blocks: text (without a model's <think> section) first, then the tool calls. */
 export function replyBlocks(text: string, calls: CollectedToolCall[]): ContentBlock[] {

@@ -34,7 +34,10 @@ export function mapOpenAIError(error: unknown, endpoint: EndpointLabel): LlmErro
     if (code === 'insufficient_quota' || /insufficient.quota|billing|credit/i.test(message) || status === 402) {
       return new LlmError('spend_limit', `${endpoint.name} cannot pay for more requests: ${message}. Add credit or raise the limit, then try again.`, { status, retryable: false, cause: error });
     }
-    if (code === 'context_length_exceeded' || /context length|context window|maximum context|too many tokens|prompt is too long/i.test(message)) {
+    // a server without tool support (Ollama, llama.cpp without --jinja, vLLM without a tool parser)
+    // says so in its own words, sometimes as a 500: not worth a retry, the provider drops the tools
+    if (isToolsUnsupported(message)) return new LlmError('invalid_request', `${endpoint.name} rejected the request (${status}): ${message}`, { status, retryable: false, cause: error });
+    if (code === 'context_length_exceeded' || /context length|context window|maximum context|too many tokens|prompt is too long|context size|exceed_context_size/i.test(message)) {
       return new LlmError('context_exceeded', `the request is larger than the model's context window: ${message}`, { status, retryable: false, cause: error });
     }
     if (status === 429) return new LlmError('rate_limit', `rate limited by ${endpoint.name}: ${message}`, { status, retryable: true, retryAfterMs, cause: error });
@@ -44,6 +47,11 @@ export function mapOpenAIError(error: unknown, endpoint: EndpointLabel): LlmErro
     return new LlmError('invalid_request', `${endpoint.name} rejected the request (${status}): ${message}`, { status, retryable: false, cause: error });
   }
   return new LlmError('other', `the model call failed: ${(error as Error)?.message ?? String(error)}`, { retryable: false, cause: error });
+}
+
+/** A server's way of saying the model (or the server as started) takes no tools. */
+export function isToolsUnsupported(message: string): boolean {
+  return /does not support tools|tools? (are|is) not supported|tool.?use is not supported|tools param requires --jinja|tool choice requires|enable-auto-tool-choice/i.test(message);
 }
 
 /** The server's own words: `{error: {message}}`, `{error: "…"}` or a plain-text body. */

@@ -17,8 +17,6 @@ export interface OllamaModelFacts {
   numCtx?: number;
   /** the context the model was trained for (model_info `<arch>.context_length`) */
   trainedContext?: number;
-  /** the context of the loaded runner (`/api/ps`), when the model is loaded */
-  loadedContext?: number;
   tools: boolean;
   vision: boolean;
 }
@@ -69,18 +67,11 @@ export async function ollamaModelFacts(host: string, model: string): Promise<Oll
   const numCtx = /(?:^|\n)\s*num_ctx\s+(\d+)/.exec(show.parameters ?? '')?.[1];
   const info = (show.model_info ?? {}) as unknown as Record<string, unknown>;
   const trained = Object.entries(info).find(([key]) => key.endsWith('.context_length'))?.[1];
-  let loadedContext: number | undefined;
-  try {
-    const running = await client.ps();
-    const entry = running.models.find((m) => m.name === model || m.model === model) as { context_length?: number } | undefined;
-    if (typeof entry?.context_length === 'number') loadedContext = entry.context_length;
-  } catch { /* older servers: not needed */ }
   const capabilities = show.capabilities ?? [];
   return {
     host, model,
     numCtx: numCtx ? Number(numCtx) : undefined,
     trainedContext: typeof trained === 'number' ? trained : undefined,
-    loadedContext,
     // servers older than capabilities (before 0.6.4) get the benefit of the doubt
     tools: capabilities.length === 0 || capabilities.includes('tools'),
     vision: capabilities.includes('vision'),
@@ -89,14 +80,15 @@ export async function ollamaModelFacts(host: string, model: string): Promise<Oll
 
 /**
  * The context Lares may fill. The model's num_ctx wins (it overrides the server's setting);
- * then the loaded runner's size; then LARES_CONTEXT_WINDOW (the person says they raised
- * OLLAMA_CONTEXT_LENGTH); then Ollama's default.
+ * then LARES_CONTEXT_WINDOW (the person says they raised OLLAMA_CONTEXT_LENGTH); then Ollama's
+ * default. The loaded runner's size (/api/ps) is not trusted: another client may have loaded the
+ * model with its own num_ctx, and a /v1 request reloads it at the default.
  */
 export function ollamaWindow(facts: OllamaModelFacts, configured?: number): OllamaWindow {
   const raise = `raise it: \`OLLAMA_CONTEXT_LENGTH=32768 ollama serve\`, or a model with \`PARAMETER num_ctx 32768\` in its Modelfile (\`ollama create\`), then set LARES_CONTEXT_WINDOW=32768`;
-  const known = facts.numCtx ?? facts.loadedContext;
+  const known = facts.numCtx;
   if (known !== undefined) {
-    const source = facts.numCtx !== undefined ? `num_ctx ${facts.numCtx} in the model's parameters` : `the loaded model's context (${known})`;
+    const source = `num_ctx ${known} in the model's parameters`;
     if (configured !== undefined && configured > known) {
       return { tokens: known, source, warning: `LARES_CONTEXT_WINDOW=${configured} is more than Ollama gives ${facts.model} (${source}); Lares keeps requests under ${known} tokens. To use more, ${raise}.` };
     }

@@ -9,8 +9,9 @@ import { log } from '../../log.ts';
 import type { CallOptions, ModelProvider, ModelRequest, ModelResponse, ModelUsage } from '../provider.ts';
 import { LlmError } from '../provider.ts';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.ts';
-import { replyBlocks, ThinkingFilter, toChatMessages, toChatTools, toStopReason, type CollectedToolCall } from './chat-messages.ts';
-import { mapOpenAIError, type EndpointLabel } from './map-openai-error.ts';
+import { replyBlocks, ThinkingFilter, toChatMessages, toChatTools, toStopReason, ToolCallCollector, type CollectedToolCall, type ToolCallIdStyle } from './chat-messages.ts';
+import { withoutCredentials } from '../../embeddings/embedder.ts';
+import { isToolsUnsupported, mapOpenAIError, type EndpointLabel } from './map-openai-error.ts';
 import { detectOllama, ollamaModelFacts, ollamaWindow, type OllamaModelFacts } from './ollama-model.ts';
 
 export interface OpenAIProviderOptions {
@@ -24,12 +25,14 @@ export interface OpenAIProviderOptions {
   contextWindow?: number;
   /** look for Ollama behind baseUrl (default: when baseUrl is set) */
   detectOllama?: boolean;
+  /** the provider's name in usage rows and logs: 'openai' (default) or 'ollama' */
+  name?: string;
 }
 
 interface ModelFacts { window?: number; tools: boolean; images: boolean }
 
 export class OpenAIProvider implements ModelProvider {
-  readonly name = 'openai';
+  readonly name: string;
   private readonly client: OpenAI;
   private readonly retry: RetryPolicy;
   private readonly options: OpenAIProviderOptions;
@@ -40,30 +43,40 @@ export class OpenAIProvider implements ModelProvider {
   /** models that answered "does not support tools": asked without tools from then on */
   private readonly toolless = new Set<string>();
   private streamUsage = true;
-  /** real prompt tokens per estimated token, learned from reported usage, for the window check */
-  private readonly calibration = new TokenCalibration();
+  /** real prompt tokens per estimated token, per model (tokenizers differ), learned from reported usage */
+  private readonly calibrations = new Map<string, TokenCalibration>();
+  private readonly idStyle: ToolCallIdStyle;
 
   constructor(options: OpenAIProviderOptions) {
     this.options = options;
+    this.name = options.name ?? 'openai';
     this.official = !options.baseUrl || /^https:\/\/api\.openai\.com(\/|$)/.test(options.baseUrl);
+    this.idStyle = options.baseUrl && /^https:\/\/api\.mistral\.ai(\/|$)/.test(options.baseUrl) ? 'mistral' : 'openai';
     this.client = new OpenAI({
       // the SDK insists on a key; local servers ignore it
       apiKey: options.apiKey ?? 'not-needed',
       baseURL: options.baseUrl,
       maxRetries: 0,
       timeout: options.timeoutMs ?? 10 * 60_000,
+      fetch: errorBodyFetch,
     });
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.endpoint = this.official
       ? { name: 'the OpenAI API', urlVariable: 'OPENAI_BASE_URL' }
-      : { name: `the OpenAI-compatible server at ${options.baseUrl}`, urlVariable: 'OPENAI_BASE_URL' };
+      : { name: `the OpenAI-compatible server at ${withoutCredentials(options.baseUrl!)}`, urlVariable: 'OPENAI_BASE_URL' };
+  }
+
+  private calibration(model: string): TokenCalibration {
+    let calibration = this.calibrations.get(model);
+    if (!calibration) this.calibrations.set(model, (calibration = new TokenCalibration()));
+    return calibration;
   }
 
   /** The Ollama server behind the base URL, if it is one (asked once). */
   ollama(): Promise<string | undefined> {
     if (this.official || this.options.detectOllama === false || !this.options.baseUrl) return Promise.resolve(undefined);
     this.ollamaRoot ??= detectOllama(this.options.baseUrl).then((root) => {
-      if (root) this.endpoint = { name: `Ollama at ${root}`, urlVariable: 'OPENAI_BASE_URL' };
+      if (root) this.endpoint = { name: `Ollama at ${withoutCredentials(root)}`, urlVariable: this.name === 'ollama' ? 'OLLAMA_BASE_URL' : 'OPENAI_BASE_URL' };
       return root;
     });
     this.ollamaRoot.catch(() => { this.ollamaRoot = undefined; });
@@ -108,13 +121,13 @@ export class OpenAIProvider implements ModelProvider {
   }
 
   async createMessage(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
-    const facts = await this.modelFacts(request.model).catch((error: unknown) => { throw mapOpenAIError(error, this.endpoint); });
+    const facts = await withRetries(() => this.modelFacts(request.model), (error) => mapOpenAIError(error, this.endpoint), this.retry, options.onRetry, options.signal);
     this.checkWindow(request, facts.window);
     try {
       return await this.send(request, options, facts);
     } catch (error) {
       if (!(error instanceof LlmError) || error.kind !== 'invalid_request') throw error;
-      if (/does not support tools|tools? (are|is) not supported|tool.?use is not supported|"?tools"? .*not (supported|allowed)/i.test(error.message) && !this.toolless.has(request.model) && request.tools.length > 0) {
+      if (isToolsUnsupported(error.message) && !this.toolless.has(request.model) && request.tools.length > 0) {
         this.noteToolless(request.model, `${this.endpoint.name} says ${request.model} does not take tools`);
         return this.send(request, options, facts);
       }
@@ -130,20 +143,34 @@ export class OpenAIProvider implements ModelProvider {
   /** Refuses a request the server would cut: the orchestrator then compacts and asks again. */
   private checkWindow(request: ModelRequest, window: number | undefined): void {
     if (!window) return;
-    const estimate = this.calibration.tokens(estimateRequestTokens(request).total);
-    const reserve = Math.min(request.maxTokens, Math.floor(window / 4));
+    const estimate = this.calibration(request.model).tokens(estimateRequestTokens(request).total);
+    const reserve = replyReserve(request.maxTokens, window);
     if (estimate + reserve <= window) return;
-    throw new LlmError('context_exceeded', `the request (about ${estimate} tokens, plus ${reserve} for the reply) does not fit ${request.model}'s context window of ${window} tokens; the server would shorten it silently (old messages first, then the memory in the system prompt)`, { retryable: false });
+    throw new LlmError('context_exceeded', `the request (about ${estimate} tokens, plus ${reserve} for the reply) does not fit ${request.model}'s context window of ${window} tokens; the server would shorten it silently (old messages first, then the memory in the system prompt). A larger window: OLLAMA_CONTEXT_LENGTH or num_ctx on the server, then LARES_CONTEXT_WINDOW`, { retryable: false });
+  }
+
+  /**
+   * The reply's token limit. Inside a known window: what is left after the prompt (Ollama would
+   * otherwise shift its context mid-reply, dropping the prompt's start; vLLM refuses prompt +
+   * max_tokens over its max_model_len). OpenAI's reasoning models spend part of it on hidden
+   * reasoning, so they get room for that on top.
+   */
+  private replyTokens(request: ModelRequest, window: number | undefined): number {
+    if (this.official && /^(gpt-5|o\d)/.test(request.model)) return Math.max(request.maxTokens * 4, 16_384);
+    if (!window) return request.maxTokens;
+    const estimate = this.calibration(request.model).tokens(estimateRequestTokens(request).total);
+    return Math.max(replyReserve(request.maxTokens, window), Math.min(request.maxTokens, window - estimate));
   }
 
   private async send(request: ModelRequest, options: CallOptions, facts: ModelFacts): Promise<ModelResponse> {
     const tools = !this.toolless.has(request.model) && facts.tools && request.tools.length > 0;
+    const maxTokens = this.replyTokens(request, facts.window);
     const params: OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming = {
       model: request.model,
-      messages: toChatMessages(request, { tools: !this.toolless.has(request.model) && facts.tools, images: facts.images }),
+      messages: toChatMessages(request, { tools: !this.toolless.has(request.model) && facts.tools, images: facts.images, idStyle: this.idStyle }),
       ...(tools ? { tools: toChatTools(request) } : {}),
       // OpenAI's newer models take only max_completion_tokens; most other servers only max_tokens
-      ...(this.official ? { max_completion_tokens: request.maxTokens } : { max_tokens: request.maxTokens }),
+      ...(this.official ? { max_completion_tokens: maxTokens } : { max_tokens: maxTokens }),
       stream: true,
       ...(this.streamUsage ? { stream_options: { include_usage: true } } : {}),
     };
@@ -157,7 +184,7 @@ export class OpenAIProvider implements ModelProvider {
       let refusal = '';
       let finish: string | null | undefined;
       let usage: OpenAI.CompletionUsage | undefined;
-      const calls: CollectedToolCall[] = [];
+      const collector = new ToolCallCollector();
       for await (const chunk of stream) {
         id ||= chunk.id ?? '';
         if (chunk.model) model = chunk.model;
@@ -167,42 +194,54 @@ export class OpenAIProvider implements ModelProvider {
           const delta = choice.delta ?? {};
           if (delta.content) { text += delta.content; filter?.push(delta.content); }
           if (delta.refusal) refusal += delta.refusal;
-          for (const part of delta.tool_calls ?? []) collectToolCall(calls, part);
+          for (const part of delta.tool_calls ?? []) collector.push(part);
           if (choice.finish_reason) finish = choice.finish_reason;
         }
       }
       if (!text.trim() && refusal) text = refusal;
-      const complete = calls.filter((c) => c?.name);
+      const complete = collector.complete();
       const content = replyBlocks(text, complete);
       const stopReason = refusal && !complete.length ? 'refusal' : toStopReason(finish, complete.length > 0);
-      return { id: id || `chatcmpl-${Date.now()}`, model, content, stopReason, usage: this.usage(usage, estimate, text, complete) };
+      return { id: id || `chatcmpl-${Date.now()}`, model, content, stopReason, usage: this.usage(request.model, usage, estimate, text, complete) };
     }, (error) => mapOpenAIError(error, this.endpoint), this.retry, options.onRetry, options.signal);
   }
 
   /** The reported usage (cached tokens are part of prompt_tokens), or an estimate when there is none. */
-  private usage(reported: OpenAI.CompletionUsage | undefined, estimate: number, text: string, calls: CollectedToolCall[]): ModelUsage {
+  private usage(model: string, reported: OpenAI.CompletionUsage | undefined, estimate: number, text: string, calls: CollectedToolCall[]): ModelUsage {
+    const calibration = this.calibration(model);
     if (reported && Number.isFinite(reported.prompt_tokens)) {
       const cached = reported.prompt_tokens_details?.cached_tokens ?? 0;
-      this.calibration.observe(estimate, reported.prompt_tokens);
+      calibration.observe(estimate, reported.prompt_tokens);
       return { inputTokens: reported.prompt_tokens - cached, cacheReadTokens: cached, cacheWriteTokens: 0, outputTokens: reported.completion_tokens ?? 0 };
     }
     const output = estimateTextTokens(text) + calls.reduce((sum, c) => sum + estimateTextTokens(c.name + c.arguments), 0);
-    return { inputTokens: this.calibration.tokens(estimate), cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: output, estimated: true };
+    return { inputTokens: calibration.tokens(estimate), cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: output, estimated: true };
   }
 
   async countTokens(request: ModelRequest): Promise<number> {
     // Chat Completions has no counting endpoint: the estimate, calibrated on reported usage
-    return this.calibration.tokens(estimateRequestTokens(request).total);
+    return this.calibration(request.model).tokens(estimateRequestTokens(request).total);
   }
 }
 
-/** Folds one streamed tool-call fragment in: by index, or by id for servers that send no index. */
-function collectToolCall(calls: CollectedToolCall[], part: OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta.ToolCall): void {
-  let index = typeof part.index === 'number' ? part.index : -1;
-  if (index < 0) index = part.id ? calls.findIndex((c) => c.id === part.id) : calls.length - 1;
-  if (index < 0) index = calls.length;
-  const call = (calls[index] ??= { name: '', arguments: '' });
-  if (part.id && !call.id) call.id = part.id;
-  if (part.function?.name && !call.name) call.name = part.function.name;
-  if (part.function?.arguments) call.arguments += part.function.arguments;
+/** Room kept for the reply inside a window: a quarter of it at most. */
+function replyReserve(maxTokens: number, window: number): number {
+  return Math.min(maxTokens, Math.floor(window / 4));
 }
+
+/**
+ * vLLM (before 0.10.1) and some proxies answer errors as `{"object":"error","message":…}`, which
+ * the SDK reads as "no body": such a body is rewritten to OpenAI's `{error: {message}}` shape.
+ */
+const errorBodyFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  if (response.ok || !(response.headers.get('content-type') ?? '').includes('json')) return response;
+  const text = await response.text();
+  let body: unknown;
+  try { body = JSON.parse(text); } catch { body = undefined; }
+  const flat = body as { error?: unknown; message?: unknown; type?: unknown; code?: unknown } | undefined;
+  const rewritten = flat && flat.error === undefined && typeof flat.message === 'string'
+    ? JSON.stringify({ error: { message: flat.message, type: flat.type ?? null, code: flat.code ?? null } })
+    : text;
+  return new Response(rewritten, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
