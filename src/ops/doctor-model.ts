@@ -69,7 +69,8 @@ async function checkOllamaModel(root: string, model: string, configuredWindow: n
   const checks = [ok('ollama_model', `Ollama at ${root} has ${model}${facts.trainedContext ? ` (trained for ${facts.trainedContext} tokens)` : ''}`)];
   const window = ollamaWindow(facts, configuredWindow);
   if (window.tokens < SMALLEST_USEFUL_WINDOW) {
-    checks.push(fail('ollama_context', `${model}'s context is ${window.tokens} tokens (${window.source}); Lares's memory and tools need more`, window.warning ?? `give the model a context of at least ${SMALLEST_USEFUL_WINDOW} tokens (OLLAMA_CONTEXT_LENGTH or PARAMETER num_ctx), then set LARES_CONTEXT_WINDOW`, false));
+    // Lares's tools and memory alone take about 5,000 tokens: below this no turn can be sent at all
+    checks.push(fail('ollama_context', `${model}'s context is ${window.tokens} tokens (${window.source}); Lares's memory and tools need more`, window.warning ?? `give the model a context of at least ${SMALLEST_USEFUL_WINDOW} tokens (OLLAMA_CONTEXT_LENGTH or PARAMETER num_ctx), then set LARES_CONTEXT_WINDOW`));
   } else if (window.warning) {
     checks.push(fail('ollama_context', `${model}: context ${window.tokens} tokens (${window.source})`, window.warning, false));
   } else {

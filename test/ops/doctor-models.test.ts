@@ -31,6 +31,7 @@ test('Ollama: a pulled model with tools and a large context passes', async () =>
 test('Ollama: the default context and a model without tools are flagged with the fix; a missing model fails', async () => {
   const small = await runDoctor(loadConfig({ ...base, LARES_PROVIDER: 'ollama', OLLAMA_BASE_URL: ollama.url, OPENAI_MODEL: 'gemma3:1b' }));
   assert.equal(check(small, 'ollama_context')?.status, 'fail');
+  assert.equal(check(small, 'ollama_context')?.required, true, 'with 4,096 tokens no turn fits: doctor fails');
   assert.match(check(small, 'ollama_context')!.fix!, /OLLAMA_CONTEXT_LENGTH|num_ctx/);
   assert.equal(check(small, 'ollama_tools')?.status, 'fail');
   const missing = await runDoctor(loadConfig({ ...base, LARES_PROVIDER: 'openai', OPENAI_BASE_URL: `${ollama.url}/v1`, OPENAI_MODEL: 'mistral:7b' }));
