@@ -14,6 +14,7 @@ export type LaresErrorCode =
   | 'APPROVAL_ERROR'
   | 'LETTA_ERROR'
   | 'DISCORD_ERROR'
+  | 'TELEGRAM_ERROR'
   | 'EMBEDDING_ERROR'
   | 'MODEL_NOT_FOUND'
   | 'BUDGET_REACHED'

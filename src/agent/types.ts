@@ -2,7 +2,7 @@
 // direct mode (Orchestrator + memory store) or Letta mode (a Letta agent over REST).
 import type { ContentBlock } from '../llm/content.ts';
 
-export type TurnSource = 'terminal' | 'discord' | 'perch' | 'job' | 'approval' | 'system';
+export type TurnSource = 'terminal' | 'discord' | 'telegram' | 'web' | 'perch' | 'job' | 'approval' | 'system';
 
 export interface TurnInput {
   conversationId?: string;

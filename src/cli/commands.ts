@@ -17,10 +17,12 @@ import { registerRollbackCommand } from './rollback.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerSearchCommand } from './search.ts';
 import { registerUsageCommand } from './usage.ts';
+import { registerWebCommand } from './web.ts';
 
 export function registerCommands(program: Command): void {
   registerChatCommand(program);
   registerRunCommand(program);
+  registerWebCommand(program);
   registerMemoryCommand(program);
   registerContextCommand(program);
   registerUsageCommand(program);

@@ -3,8 +3,8 @@
 import type { Command } from 'commander';
 import { createDirectRuntime } from '../app/direct-runtime.ts';
 import { action, printJson } from './run.ts';
-import { describeModel } from '../config/config.ts';
-import { formatSpendToday, loadCommandConfig, spendToday } from './context-helpers.ts';
+import { contextReport } from '../app/context-report.ts';
+import { formatSpendToday, loadCommandConfig } from './context-helpers.ts';
 import { mcpToolProviders } from '../app/tool-providers.ts';
 
 export function registerContextCommand(program: Command): void {
@@ -18,37 +18,7 @@ export function registerContextCommand(program: Command): void {
       const runtime = await createDirectRuntime(config, { modelOptional: true, toolProviders: mcp.providers })
         .catch(async (error: unknown) => { await mcp.close(); throw error; });
       try {
-        const context = await runtime.orchestrator.previewContext();
-        const scale = (n: number) => runtime.compactor.messageTokens({ tokenCount: n, blocks: [] } as never);
-        const e = context.estimate;
-        const last = await runtime.store.lastUsage();
-        const totals = await runtime.store.usageTotals();
-        const counts = await runtime.store.counts();
-        const spend = await spendToday(runtime.store, config);
-        const inputSide = totals.inputTokens + totals.cacheReadTokens + totals.cacheWriteTokens;
-        const report = {
-          model: describeModel(config.models.conversation),
-          tokens: {
-            tools: scale(e.tools),
-            system: scale(e.system - e.blocks - e.summary),
-            blocks: scale(e.blocks),
-            summary: scale(e.summary),
-            messages: scale(e.messages),
-            total: scale(e.total),
-          },
-          toolCount: context.request.tools.length,
-          messagesInContext: context.messageIds.length,
-          storedMessages: counts.messages,
-          compactedMessages: counts.compactedMessages,
-          summaries: counts.summaries,
-          contextLimit: runtime.compactor.contextLimit,
-          compactAt: runtime.compactor.thresholdTokens,
-          compactTarget: runtime.compactor.targetTokens,
-          lastUsage: last ? { input: last.inputTokens, cacheRead: last.cacheReadTokens, cacheWrite: last.cacheWriteTokens, output: last.outputTokens, at: last.createdAt } : null,
-          cacheReadRatio: inputSide > 0 ? totals.cacheReadTokens / inputSide : null,
-          calls: totals.calls,
-          spendToday: spend,
-        };
+        const report = await contextReport(runtime, config);
         if (options.json) return printJson(report);
         const t = report.tokens;
         const pct = (n: number) => `${((100 * n) / report.contextLimit).toFixed(1)}%`;

@@ -1,15 +1,15 @@
-// lares run: the long-running service — Discord channel, agent (direct or Letta mode),
-// approvals by reaction, perch time, scheduled jobs, and GET /health on loopback.
+// lares run: the long-running service — the configured channels (Discord and/or Telegram),
+// agent (direct or Letta mode), approval cards, perch time, scheduled jobs, GET /health on loopback.
 import type { Command } from 'commander';
 import { createChannelRuntime } from '../app/channel-runtime.ts';
-import { startDiscordChannel } from '../channels/discord/discord-channel.ts';
-import { DiscordTools } from '../channels/discord/discord-tools.ts';
+import { channelTools, requireChannelConfig, startChannels, type RunningChannels } from '../app/channel-service.ts';
 import { buildHealthReport, startHealthServer } from '../channels/discord/health-server.ts';
 import type { Config } from '../config/config.ts';
 import { LaresError } from '../errors.ts';
 import { log } from '../log.ts';
 import { nowIso } from '../time.ts';
 import { action } from './run.ts';
+import { createWebConsole, type WebConsole } from '../web/console-server.ts';
 import { announceMode, loadCommandConfig } from './context-helpers.ts';
 
 export function requireDiscordConfig(config: Config): void {
@@ -25,26 +25,27 @@ export function requireDiscordConfig(config: Config): void {
 
 export function registerRunCommand(program: Command): void {
   program.command('run')
-    .description('Run Lares as a service: the Discord channel, approvals by the owner\'s reaction, perch time, scheduled jobs, and GET /health on 127.0.0.1:LARES_HTTP_PORT. Stops cleanly on SIGTERM (finishes the current turn); SIGUSR2 runs a perch tick now.')
-    .addHelpText('after', '\nNeeds DISCORD_BOT_TOKEN, DISCORD_CHANNEL_ID and DISCORD_OWNER_ID; see README. Under systemd: deploy/systemd/lares.service.')
+    .description('Run Lares as a service: the Discord and/or Telegram channel, approvals by the owner\'s button or reaction, perch time, scheduled jobs, and GET /health on 127.0.0.1:LARES_HTTP_PORT. Stops cleanly on SIGTERM (finishes the current turn); SIGUSR2 runs a perch tick now.')
+    .addHelpText('after', '\nNeeds TELEGRAM_BOT_TOKEN and TELEGRAM_OWNER_ID, and/or DISCORD_BOT_TOKEN, DISCORD_CHANNEL_ID and DISCORD_OWNER_ID; see README. Under systemd: deploy/systemd/lares.service.')
     .action(action(async () => {
       const config = loadCommandConfig();
       announceMode(config);
-      requireDiscordConfig(config);
-      const discordTools = new DiscordTools();
-      const runtime = await createChannelRuntime(config, { channel: 'discord', extraTools: [discordTools] });
-      let channel: Awaited<ReturnType<typeof startDiscordChannel>> | undefined;
+      requireChannelConfig(config);
+      const tools = channelTools(config);
+      const runtime = await createChannelRuntime(config, { channel: 'discord', extraTools: [...tools.values()].flat() });
+      let channel: RunningChannels | undefined;
       let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+      let web: WebConsole | undefined;
       try {
         // /health first: a taken port fails before Discord is touched, and a monitor sees 503
         // (not "connection refused") while Lares is still connecting
         const startedAt = nowIso();
-        health = await startHealthServer({ port: config.httpPort, report: () => buildHealthReport({ mode: config.mode, startedAt, channel, approvals: runtime.approvals }) });
-        channel = await startDiscordChannel({
-          config, agent: runtime.agent, store: runtime.store, logger: log(), approvals: runtime.approvals, tools: discordTools,
-          // Letta continues its own turn after a decision; direct mode is told the outcome as a turn
-          feedApprovalOutcomes: runtime.mode === 'direct',
-        });
+        // LARES_WEB=true: the web console shares the /health port (src/web/)
+        web = config.web.enabled ? await createWebConsole(config, runtime) : undefined;
+        health = await startHealthServer({ port: config.httpPort, host: web ? config.web.host : undefined, handle: web?.handle, report: () => buildHealthReport({ mode: config.mode, startedAt, channel, channels: channel?.connections(), approvals: runtime.approvals }) });
+        web?.setPort(health.port);
+        if (web) process.stdout.write(`Lares console: ${web.url()}\nLog in (one-time link, 15 minutes): ${web.loginLink()}\n`);
+        channel = await startChannels(config, runtime, { logger: log(), tools });
         log().info({ event: 'started', mode: config.mode, health: health.url }, `Lares is running (${config.mode} mode); health at ${health.url}`);
         // `kill -USR2 <pid>` (or `systemctl kill -s USR2 lares`): a perch tick now, through the same queue
         const perchNow = () => { log().info({ event: 'perch_requested' }, 'perch tick requested by SIGUSR2'); void connected.perch.tick(); };
@@ -59,6 +60,7 @@ export function registerRunCommand(program: Command): void {
       } finally {
         await channel?.close();
         await health?.close();
+        await web?.close();
         await runtime.close();
         log().info({ event: 'stopped' }, 'stopped');
         // discord.js keeps retrying a gateway that is down even after destroy(), which would keep

@@ -35,6 +35,9 @@ const optionalUrl = optionalString.pipe(z.string().url('expected a URL like http
 const snowflake = optionalString.pipe(z.string().regex(/^\d{15,21}$/, 'expected a Discord id (a number of 15 to 21 digits)').optional());
 const snowflakeList = optionalString.transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
   .pipe(z.array(z.string().regex(/^\d{15,21}$/, 'expected comma-separated Discord ids')));
+const telegramId = optionalString.pipe(z.string().regex(/^\d{1,20}$/, 'expected your numeric Telegram user id (digits only; @userinfobot tells it)').optional());
+const telegramChatList = optionalString.transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+  .pipe(z.array(z.string().regex(/^-?\d{1,20}$/, 'expected comma-separated Telegram chat ids (group ids start with -)')));
 const pathList = (fallback: string[]) => optionalString.transform((v) => (v ? v.split(':').filter(Boolean) : fallback));
 const globList = (fallback: string[]) => optionalString.transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback));
 
@@ -84,7 +87,7 @@ export const envSchema = z.object({
   LARES_PROVIDER: optionalString.pipe(z.enum(['anthropic', 'openai', 'ollama'], { message: 'expected anthropic, openai or ollama' }).optional()),
   OPENAI_MODEL: optionalString,
   LARES_CONTEXT_WINDOW: optionalString.pipe(z.string().regex(/^\d+$/, 'expected a whole number of tokens like 32768').optional()).transform((v) => (v ? Number(v) : undefined))
-    .pipe(z.number().int().min(1024, 'expected at least 1024 tokens').optional()),
+    .pipe(z.number().int().min(2048, 'expected at least 2048 tokens').optional()),
   LARES_MODEL_COMPACTION: optionalString.pipe(z.string().regex(MODEL_CHOICE, 'expected provider:model (anthropic:…, openai:…, ollama:…) or a model name').optional()),
   LARES_MODEL_PERCH: optionalString.pipe(z.string().regex(MODEL_CHOICE, 'expected provider:model (anthropic:…, openai:…, ollama:…) or a model name').optional()),
   // spending
@@ -117,8 +120,29 @@ export const envSchema = z.object({
   DISCORD_ALLOWED_USER_IDS: snowflakeList,
   /** Discord's REST base (default https://discord.com/api); tests point it at a fake on 127.0.0.1 */
   DISCORD_API_URL: optionalUrl,
+  // Telegram service
+  TELEGRAM_BOT_TOKEN: optionalString.pipe(z.string().regex(/^\d+:[\w-]{20,}$/, 'expected a bot token from @BotFather, like 123456789:AA…').optional()),
+  TELEGRAM_OWNER_ID: telegramId,
+  TELEGRAM_ALLOWED_CHAT_IDS: telegramChatList,
+  /** the Bot API root (default https://api.telegram.org); tests point it at a fake on 127.0.0.1 */
+  TELEGRAM_API_URL: optionalUrl,
+  /** webhook instead of long polling: the public https:// address Telegram posts updates to */
+  TELEGRAM_WEBHOOK_URL: optionalUrl,
+  /** the secret Telegram sends with every update (X-Telegram-Bot-Api-Secret-Token) */
+  TELEGRAM_WEBHOOK_SECRET: optionalString.pipe(z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'expected 16 to 256 letters, digits, _ or - (e.g. openssl rand -hex 32)').optional()),
+  /** where Lares listens for the webhook, on 127.0.0.1 (a reverse proxy forwards to it) */
+  TELEGRAM_WEBHOOK_PORT: int(8767, 1, 65_535),
+  /** where perch time and scheduled jobs post: unset = the channel the owner last wrote on */
+  LARES_HOME_CHANNEL: optionalString.pipe(z.enum(['discord', 'telegram'], { message: 'expected discord or telegram' }).optional()),
   LARES_HTTP_PORT: int(8766, 0, 65_535),
   LARES_PERCH_INTERVAL_MINUTES: int(60, 0, 10_080),
+  // the web console (src/web/): off unless asked for; loopback unless LARES_WEB_HOST says otherwise
+  LARES_WEB: bool(false),
+  LARES_WEB_HOST: optionalString,
+  LARES_WEB_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters (e.g. openssl rand -hex 32)').optional()),
+  LARES_WEB_ALLOW_PLAIN_HTTP: bool(false),
+  /** the https:// address people use when a TLS reverse proxy is in front (Host and Origin checks) */
+  LARES_WEB_ORIGIN: optionalString.pipe(z.string().url('expected the public address like https://lares.example.org').optional()),
   // recall (hybrid search): which embedder makes the vectors
   LARES_EMBEDDER: optionalString.pipe(z.enum(['local', 'ollama', 'openai', 'voyage', 'none'], { message: 'expected local, ollama, openai, voyage or none' }).optional()),
   LARES_EMBEDDING_MODEL: optionalString,
@@ -166,12 +190,20 @@ export interface Config {
   };
   letta: { baseUrl?: string; agentId?: string; apiKey?: string; migrateMessages: boolean };
   discord: { botToken?: string; channelId?: string; ownerId?: string; allowedUserIds: string[]; apiUrl?: string };
+  telegram: {
+    botToken?: string; ownerId?: string; allowedChatIds: string[]; apiUrl?: string;
+    /** updates by webhook (served on 127.0.0.1:port) instead of long polling */
+    webhook?: { url: string; secret: string; port: number };
+  };
+  /** where unprompted posts go; undefined: the channel the owner last used */
+  homeChannel?: 'discord' | 'telegram';
   embedder: {
     kind: 'local' | 'ollama' | 'openai' | 'voyage' | 'none';
     model?: string; dimensions?: number;
     ollamaUrl?: string; openaiApiKey?: string; openaiBaseUrl?: string; voyageApiKey?: string; voyageBaseUrl?: string;
   };
   httpPort: number;
+  web: { enabled: boolean; host: string; token?: string; allowPlainHttp: boolean; origin?: string };
   perchIntervalMinutes: number;
   logLevel: string;
   env: Env;
@@ -211,6 +243,15 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
   const provider: ProviderKind = env.LARES_PROVIDER ?? 'anthropic';
   if (provider === 'openai' && env.OPENAI_BASE_URL && !env.OPENAI_MODEL) problems.push(`  OPENAI_MODEL: required when LARES_PROVIDER=openai with OPENAI_BASE_URL (the name the server knows the model by, e.g. qwen3:8b)`);
   if (provider === 'ollama' && !env.OPENAI_MODEL) problems.push('  OPENAI_MODEL: required when LARES_PROVIDER=ollama (a model from `ollama list`, e.g. qwen3:8b)');
+  if (env.TELEGRAM_WEBHOOK_URL && !env.TELEGRAM_WEBHOOK_SECRET) problems.push('  TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so that only Telegram can post updates (openssl rand -hex 32)');
+  if (env.TELEGRAM_WEBHOOK_URL && !/^https:/.test(env.TELEGRAM_WEBHOOK_URL) && !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(env.TELEGRAM_WEBHOOK_URL)) problems.push(`  TELEGRAM_WEBHOOK_URL=${env.TELEGRAM_WEBHOOK_URL}: Telegram posts to https:// addresses only`);
+  for (const name of ['LARES_MODEL_COMPACTION', 'LARES_MODEL_PERCH'] as const) {
+    // Claude model names have no colon: `olama:qwen3:8b` is a mistyped provider, not a model
+    const value = env[name];
+    if (value && provider === 'anthropic' && !/^(anthropic|openai|ollama):/.test(value) && value.includes(':')) {
+      problems.push(`  ${name}=${value}: unknown provider "${value.split(':')[0]}" (expected anthropic:, openai: or ollama: before the model)`);
+    }
+  }
   if (env.TARGET_AFTER_COMPACT >= env.COMPACT_THRESHOLD) problems.push(`  TARGET_AFTER_COMPACT=${env.TARGET_AFTER_COMPACT}: must be below COMPACT_THRESHOLD (${env.COMPACT_THRESHOLD})`);
   if (problems.length > 0) {
     throw new LaresError('CONFIG_INVALID', `invalid configuration (${problems.length} ${problems.length === 1 ? 'variable' : 'variables'}):\n${problems.join('\n')}\nFix them in the environment or in .env and run again.`);
@@ -244,11 +285,17 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
       migrateMessages: env.MIGRATE_MESSAGES ?? false,
     },
     discord: { botToken: env.DISCORD_BOT_TOKEN, channelId: env.DISCORD_CHANNEL_ID, ownerId: env.DISCORD_OWNER_ID, allowedUserIds: env.DISCORD_ALLOWED_USER_IDS, apiUrl: env.DISCORD_API_URL },
+    telegram: {
+      botToken: env.TELEGRAM_BOT_TOKEN, ownerId: env.TELEGRAM_OWNER_ID, allowedChatIds: env.TELEGRAM_ALLOWED_CHAT_IDS, apiUrl: env.TELEGRAM_API_URL?.replace(/\/+$/, ''),
+      ...(env.TELEGRAM_WEBHOOK_URL ? { webhook: { url: env.TELEGRAM_WEBHOOK_URL, secret: env.TELEGRAM_WEBHOOK_SECRET!, port: env.TELEGRAM_WEBHOOK_PORT } } : {}),
+    },
+    homeChannel: env.LARES_HOME_CHANNEL,
     embedder: {
       kind: env.LARES_EMBEDDER ?? 'local', model: env.LARES_EMBEDDING_MODEL, dimensions: env.LARES_EMBEDDING_DIMENSIONS,
       ollamaUrl: env.OLLAMA_BASE_URL, openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, voyageApiKey: env.VOYAGE_API_KEY, voyageBaseUrl: env.VOYAGE_BASE_URL,
     },
     httpPort: env.LARES_HTTP_PORT,
+    web: { enabled: env.LARES_WEB ?? false, host: env.LARES_WEB_HOST ?? '127.0.0.1', token: env.LARES_WEB_TOKEN, allowPlainHttp: env.LARES_WEB_ALLOW_PLAIN_HTTP ?? false, origin: env.LARES_WEB_ORIGIN },
     perchIntervalMinutes: env.LARES_PERCH_INTERVAL_MINUTES,
     logLevel: env.LOG_LEVEL ?? 'info',
     env,

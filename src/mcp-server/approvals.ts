@@ -99,6 +99,12 @@ export class ApprovalQueue {
     return rows.map(toRecord);
   }
 
+  /** The latest decided requests (approved, executed, failed, denied, expired), newest first. */
+  listRecent(limit = 20): ApprovalRecord[] {
+    const rows = this.#db.prepare(`SELECT * FROM approval_requests WHERE status != 'pending' ORDER BY COALESCE(finished_at, decided_at, expires_at) DESC LIMIT ?`).all(limit) as unknown as Row[];
+    return rows.map(toRecord);
+  }
+
   countPending(): number {
     this.expireDue();
     return Number((this.#db.prepare(`SELECT COUNT(*) AS n FROM approval_requests WHERE status = 'pending'`).get() as { n: number }).n);

@@ -147,6 +147,11 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
         return sendJson(res, 202, record);
       }
       if (parts.length === 2 && parts[1] === 'pending' && req.method === 'GET') return sendJson(res, 200, runtime.queue.listPending());
+      if (parts.length === 2 && parts[1] === 'recent' && req.method === 'GET') {
+        const limit = Number(url.searchParams.get('limit') ?? 20);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ToolInputError('limit: expected a whole number from 1 to 500');
+        return sendJson(res, 200, runtime.queue.listRecent(limit));
+      }
       if (parts.length === 2 && req.method === 'GET') return sendJson(res, 200, runtime.queue.get(decodeURIComponent(parts[1])));
       if (parts.length === 3 && req.method === 'POST' && parts[2] === 'approve') {
         const body = await readJson(req) as { always?: unknown } | undefined;

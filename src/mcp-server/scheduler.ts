@@ -9,7 +9,11 @@ import type { EventLog } from './events.ts';
 import { ToolInputError } from './tool-error.ts';
 
 export type JobKind = 'once' | 'interval' | 'cron';
-export interface Job { id: string; kind: JobKind; spec: string; message: string; nextRunAt: string | null; lastRunAt: string | null; active: boolean; createdAt: string }
+export interface Job {
+  id: string; kind: JobKind; spec: string; message: string; nextRunAt: string | null; lastRunAt: string | null; active: boolean; createdAt: string;
+  /** paused by the owner (inactive with a next run kept); a finished one-off job is inactive with none */
+  paused: boolean;
+}
 
 const MIN_INTERVAL_MS = 60_000;
 const MAX_TIMER_MS = 60_000;
@@ -30,7 +34,7 @@ export class Scheduler {
 
   schedule(args: { kind: JobKind; spec: string; message: string }, now = new Date()): Job {
     const next = nextRunAfter(args.kind, args.spec, now, true);
-    const job: Job = { id: `job_${randomBytes(4).toString('hex')}`, kind: args.kind, spec: args.spec.trim(), message: args.message, nextRunAt: next, lastRunAt: null, active: true, createdAt: nowIso() };
+    const job: Job = { id: `job_${randomBytes(4).toString('hex')}`, kind: args.kind, spec: args.spec.trim(), message: args.message, nextRunAt: next, lastRunAt: null, active: true, createdAt: nowIso(), paused: false };
     this.#db.prepare('INSERT INTO mcp_jobs (id, kind, spec, message, next_run_at, last_run_at, active, created_at) VALUES (?, ?, ?, ?, ?, NULL, 1, ?)')
       .run(job.id, job.kind, job.spec, job.message, job.nextRunAt, job.createdAt);
     this.#arm();
@@ -49,6 +53,32 @@ export class Scheduler {
 
   remove(id: string): boolean {
     return Number(this.#db.prepare('DELETE FROM mcp_jobs WHERE id = ?').run(id).changes) > 0;
+  }
+
+  /**
+   * Pauses a job (it keeps its next run time but never fires) or resumes it; a resumed
+   * recurring job whose time passed while paused runs next at its next time from now.
+   * Returns undefined when there is no such job; a finished one-off job cannot be resumed.
+   */
+  setPaused(id: string, paused: boolean, now = new Date()): Job | undefined {
+    const job = this.get(id);
+    if (!job) return undefined;
+    if (job.nextRunAt === null) throw new ToolInputError(`job ${id} has finished (a one-off job that already ran) and cannot be ${paused ? 'paused' : 'resumed'}`);
+    let next = job.nextRunAt;
+    if (!paused && job.kind !== 'once' && Date.parse(next) < now.getTime()) next = nextRunAfter(job.kind, job.spec, now, false);
+    this.#db.prepare('UPDATE mcp_jobs SET active = ?, next_run_at = ? WHERE id = ?').run(paused ? 0 : 1, next, id);
+    log().info({ event: paused ? 'job_paused' : 'job_resumed', jobId: id }, paused ? 'job paused' : 'job resumed');
+    this.#arm();
+    return this.get(id);
+  }
+
+  /** Fires a job now, once, without moving its schedule (the owner's "run now"). */
+  runNow(id: string, now = new Date()): boolean {
+    const job = this.get(id);
+    if (!job) return false;
+    this.#events.append('job_due', { jobId: job.id, kind: job.kind, spec: job.spec, message: job.message, scheduledFor: now.toISOString(), nextRunAt: job.nextRunAt, manual: true });
+    log().info({ event: 'job_run_now', jobId: job.id }, 'job run now by the owner');
+    return true;
   }
 
   /** Fires every job due at `now`; each firing is claimed atomically, so two processes never fire one twice. */
@@ -126,5 +156,5 @@ function durationMs(value: string): number {
 }
 
 function toJob(row: JobRow): Job {
-  return { id: row.id, kind: row.kind, spec: row.spec, message: row.message, nextRunAt: row.next_run_at, lastRunAt: row.last_run_at, active: row.active === 1, createdAt: row.created_at };
+  return { id: row.id, kind: row.kind, spec: row.spec, message: row.message, nextRunAt: row.next_run_at, lastRunAt: row.last_run_at, active: row.active === 1, createdAt: row.created_at, paused: row.active !== 1 && row.next_run_at !== null };
 }

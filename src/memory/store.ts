@@ -221,6 +221,8 @@ export interface MemoryStore {
   insertPassage(passage: NewPassage): Promise<Passage>;
   searchPassages(query: string, options?: { tags?: string[]; limit?: number }): Promise<PassageHit[]>;
   listPassages(): Promise<Passage[]>;
+  /** Deletes a passage with its search index entries and vector (the owner's choice); false when there is none. */
+  deletePassage(id: number): Promise<boolean>;
 
   /** Messages by id, in the order asked (ids not found are left out). */
   messagesByIds(ids: number[]): Promise<StoredMessage[]>;

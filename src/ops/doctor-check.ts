@@ -3,7 +3,7 @@
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
 export interface DoctorCheck {
-  /** stable id for scripts: 'node', 'data_dir', 'database', 'anthropic', 'letta', 'mcp', 'approvals', 'discord' … */
+  /** stable id for scripts: 'node', 'data_dir', 'database', 'anthropic', 'letta', 'mcp', 'approvals', 'discord', 'telegram' … */
   id: string;
   status: CheckStatus;
   /** a failed required check makes doctor exit 1; optional ones only warn */

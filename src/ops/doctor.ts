@@ -14,6 +14,7 @@ import { POSTGRES_SCHEMA_VERSION } from '../memory/postgres/schema.ts';
 import { SQLITE_SCHEMA_VERSION } from '../memory/sqlite/schema.ts';
 import { fail, ok, skip, type DoctorCheck } from './doctor-check.ts';
 import { checkModels } from './doctor-model.ts';
+import { checkTelegram } from './doctor-telegram.ts';
 
 export type { CheckStatus, DoctorCheck } from './doctor-check.ts';
 
@@ -39,6 +40,7 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
   checks.push(...await checkLetta(config, timeoutMs));
   checks.push(...await checkMcp(config, timeoutMs));
   checks.push(...checkDiscord(config));
+  checks.push(...await checkTelegram(config, options.live === true, timeoutMs));
   const failed = checks.some((c) => c.required && c.status === 'fail');
   return { ok: !failed, mode: config.mode, memory: config.memoryProvider, checks };
 }

@@ -23,6 +23,8 @@ export interface ApprovalsClient {
   readonly kind: 'http' | 'in-process';
   listPending(): Promise<ApprovalRecord[]>;
   get(id: string): Promise<ApprovalRecord>;
+  /** the latest decisions, newest first (Letta mode has none) */
+  listRecent?(limit?: number): Promise<ApprovalRecord[]>;
   /** approves and runs the stored call; resolves with the finished record (executed or failed) */
   approve(id: string, options?: { always?: boolean }): Promise<ApprovalRecord>;
   deny(id: string, reason?: string): Promise<ApprovalRecord>;
@@ -68,6 +70,7 @@ export function createHttpApprovalsClient(options: { baseUrl: string; token?: st
     kind: 'http',
     listPending: () => request<ApprovalRecord[]>('GET', '/approvals/pending'),
     get: (id) => request<ApprovalRecord>('GET', `/approvals/${encodeURIComponent(id)}`),
+    listRecent: (limit = 20) => request<ApprovalRecord[]>('GET', `/approvals/recent?limit=${limit}`),
     approve: (id, opts = {}) => request<ApprovalRecord>('POST', `/approvals/${encodeURIComponent(id)}/approve`, { always: opts.always === true }),
     deny: (id, reason) => request<ApprovalRecord>('POST', `/approvals/${encodeURIComponent(id)}/deny`, reason ? { reason } : {}),
     subscribe(onEvent, subscribeOptions = {}) {
@@ -154,6 +157,7 @@ export function createLocalApprovalsClient(runtime: LaresToolRuntime, options: {
     kind: 'in-process',
     listPending: async () => runtime.queue.listPending(),
     get: async (id) => runtime.queue.get(id),
+    listRecent: async (limit) => runtime.queue.listRecent(limit),
     approve: (id, opts = {}) => runtime.queue.approve(id, opts),
     deny: async (id, reason) => runtime.queue.deny(id, reason),
     subscribe(onEvent, subscribeOptions = {}) {

@@ -53,6 +53,21 @@ export interface FakeMessage {
   reactionsBy: Map<string, Set<string>>;
   /** the body the bot sent (for assertions on allowed_mentions and the like) */
   sentBody?: Record<string, unknown>;
+  /** message components (action rows of buttons) the bot put on the message */
+  components?: Array<{ type: number; components: Array<{ type: number; custom_id?: string; label?: string; style?: number }> }>;
+  /** every button custom_id the message ever showed: a client with a stale view may still press one */
+  shownButtons?: Set<string>;
+}
+
+/** A button press (INTERACTION_CREATE) and what the bot answered through the callback route. */
+export interface FakeInteraction {
+  id: string;
+  token: string;
+  userId: string;
+  messageId: string;
+  customId: string;
+  /** the callback the bot sent: 4 reply (flags 64: ephemeral), 6 deferred update, 7 update the message */
+  response?: { type: number; data?: Record<string, unknown> };
 }
 
 interface FakeChannel {
@@ -111,6 +126,8 @@ export class FakeDiscord {
   readonly unhandled: string[] = [];
   /** every REST request, as "METHOD /path" */
   readonly requests: string[] = [];
+  /** every button press, with the bot's answer once it came */
+  readonly interactions: FakeInteraction[] = [];
 
   private readonly channels = new Map<string, FakeChannel>();
   private readonly attachmentData = new Map<string, { contentType: string; data: Buffer }>();
@@ -212,6 +229,34 @@ export class FakeDiscord {
     this.addReaction(channel, message, userId, emoji, typeof user === 'string' ? undefined : user);
   }
 
+  /**
+   * A user presses a button on one of the bot's messages: dispatched as INTERACTION_CREATE (no
+   * intent needed), answered through POST /interactions/{id}/{token}/callback within Discord's
+   * rules (once; types 4, 5, 6, 7).
+   */
+  pressButton(user: FakeUser, messageId: string, customId: string): FakeInteraction {
+    const { channel, message } = this.findMessage(messageId);
+    if (!message.shownButtons?.has(customId)) throw new Error(`no button ${customId} on message ${messageId}`);
+    const interaction: FakeInteraction = { id: this.snowflake(), token: `itoken-${Math.random().toString(36).slice(2)}`, userId: user.id, messageId, customId };
+    this.interactions.push(interaction);
+    const discordUser = { ...user, global_name: user.global_name ?? null, discriminator: '0', avatar: null };
+    const isDm = channel.type === 1;
+    const data: Record<string, unknown> = {
+      id: interaction.id, application_id: this.bot.id, type: 3, token: interaction.token, version: 1,
+      data: { custom_id: customId, component_type: 2 },
+      channel_id: channel.id, channel: { id: channel.id, type: channel.type },
+      message: this.toApi(message, channel), app_permissions: '1071698660929', locale: 'en-US', entitlements: [],
+      authorizing_integration_owners: { 0: this.guildId }, context: isDm ? 1 : 0,
+      ...(isDm ? { user: discordUser } : {
+        guild_id: channel.guild_id, guild_locale: 'en-US',
+        member: { user: discordUser, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '1071698660929' },
+      }),
+    };
+    this.dispatch('INTERACTION_CREATE', () => data);
+    this.changed();
+    return interaction;
+  }
+
   /** Messages of a channel, oldest first. */
   messages(channelId: string = this.channelId): FakeMessage[] {
     return [...this.channelOrThrow(channelId).messages];
@@ -306,7 +351,7 @@ export class FakeDiscord {
 
   /** The message as Discord's API returns it. */
   private toApi(message: FakeMessage, channel: FakeChannel): Record<string, unknown> {
-    const { reactionsBy, sentBody: _sentBody, ...rest } = message;
+    const { reactionsBy, sentBody: _sentBody, shownButtons: _shown, ...rest } = message;
     const out: Record<string, unknown> = { ...rest };
     if (reactionsBy.size > 0) {
       out.reactions = [...reactionsBy.entries()].filter(([, users]) => users.size > 0).map(([emoji, users]) => ({
@@ -466,7 +511,8 @@ export class FakeDiscord {
       if (match[1] !== '10') throw new HttpError(400, { message: 'Invalid API version', code: 50041 });
       const path = match[2];
       this.requests.push(`${method} ${path}`);
-      if (req.headers.authorization !== `Bot ${this.token}`) throw new HttpError(401, { message: '401: Unauthorized', code: 0 });
+      // interaction callbacks are authorised by the interaction's token, not the bot's
+      if (!path.startsWith('/interactions/') && req.headers.authorization !== `Bot ${this.token}`) throw new HttpError(401, { message: '401: Unauthorized', code: 0 });
       const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req);
       const result = this.route(method, path, url.searchParams, body);
       if (result === undefined) { res.writeHead(204).end(); return; }
@@ -491,6 +537,7 @@ export class FakeDiscord {
       const id = existing?.id ?? this.dmChannel({ id: recipientId, username: `user${recipientId.slice(-4)}`, global_name: null });
       return this.channelPayload(this.channels.get(id)!);
     }
+    if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && method === 'POST') return this.interactionCallback(m[1], m[2], body);
     if ((m = /^\/channels\/(\d+)$/.exec(path)) && method === 'GET') return this.channelPayload(this.channelOrThrow(m[1]));
     if ((m = /^\/channels\/(\d+)\/typing$/.exec(path)) && method === 'POST') {
       this.channelOrThrow(m[1]);
@@ -566,9 +613,28 @@ export class FakeDiscord {
     }
     const message = this.newMessage(channel, this.bot, content, [], replyTo);
     message.sentBody = body;
+    if (Array.isArray(body.components) && body.components.length > 0) {
+      message.components = body.components;
+      message.shownButtons = new Set(message.components!.flatMap((row) => row.components).map((c) => c.custom_id).filter((id): id is string => id !== undefined));
+    }
     channel.messages.push(message);
     this.dispatchMessageCreate(channel, message);
     return this.toApi(message, channel);
+  }
+
+  private interactionCallback(id: string, token: string, body: any): undefined {
+    const interaction = this.interactions.find((i) => i.id === id);
+    if (!interaction || interaction.token !== token) throw new HttpError(404, { message: 'Unknown interaction', code: 10062 });
+    if (interaction.response) throw new HttpError(400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+    const type = Number(body?.type);
+    if (![4, 5, 6, 7].includes(type)) throw formError('type', 'BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}.');
+    if (type === 4 && !(typeof body.data?.content === 'string' && body.data.content.trim() !== '')) throw new HttpError(400, { message: 'Cannot send an empty message', code: 50006 });
+    interaction.response = { type, data: body.data };
+    if (type === 7) {
+      const { channel, message } = this.findMessage(interaction.messageId);
+      this.botEdits(channel, message, body.data ?? {});
+    }
+    return undefined;
   }
 
   private botEdits(channel: FakeChannel, message: FakeMessage, body: any): Record<string, unknown> {
@@ -578,6 +644,7 @@ export class FakeDiscord {
       if ([...body.content].length > 2000) throw formError('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
       message.content = body.content;
     }
+    if (body?.components !== undefined) message.components = body.components;
     message.edited_timestamp = new Date().toISOString();
     const data = { ...this.toApi(message, channel), ...(channel.guild_id ? { guild_id: channel.guild_id } : {}) };
     this.dispatch('MESSAGE_UPDATE', (intents) => ((intents & (channel.type === 1 ? INTENTS.DirectMessages : INTENTS.GuildMessages)) === 0 ? undefined : data));

@@ -6,7 +6,7 @@
 
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback.ts';
 import { randomBytes } from 'node:crypto';
 import { tokenize } from './anthropic.ts';
 
@@ -166,22 +166,14 @@ async function serve(
       else answer(500, errorBody(500), { 'x-fake-error': String((error as Error)?.message ?? error) });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  const port = await listenOnLoopback(server);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     requests,
     failNext(status, body, headers) {
       failures.push({ status, body, headers });
     },
-    close() {
-      return new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-    },
+    close: () => closeServer(server),
   };
 }
 

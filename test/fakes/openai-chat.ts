@@ -7,7 +7,7 @@
 
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { tokenize } from './anthropic.ts';
 
@@ -1201,11 +1201,7 @@ export async function startFakeOpenAiChat(options: FakeOpenAiChatOptions = {}): 
       send(res, record, 500, ollama ? { error: { message, type: 'api_error', param: null, code: null } } : { error: { message, type: 'server_error', param: null, code: null } }, { 'x-should-retry': 'false' });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -1221,12 +1217,7 @@ export async function startFakeOpenAiChat(options: FakeOpenAiChatOptions = {}): 
       queue.push(...replies);
     },
     countTokens,
-    close() {
-      return new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-    },
+    close: () => closeServer(server),
   };
 }
 

@@ -111,6 +111,20 @@ describe('shell policy and the approval queue (real SDK client over HTTP)', () =
     assert.match(approved.json.error, /command not found/);
   });
 
+  it('GET /approvals/recent lists decided requests, newest first, never pending ones', async () => {
+    const pendingOne = pendingId(await shell('touch still-pending.txt'));
+    const deniedOne = pendingId(await shell('touch recent-denied.txt'));
+    await rest(server, 'POST', `/approvals/${deniedOne}/deny`, {});
+    const recent = await rest(server, 'GET', '/approvals/recent?limit=50');
+    assert.equal(recent.status, 200);
+    const ids = recent.json.map((a: { id: string }) => a.id);
+    assert.equal(ids[0], deniedOne);
+    assert.ok(!ids.includes(pendingOne));
+    assert.ok(recent.json.every((a: { status: string }) => a.status !== 'pending'));
+    assert.equal((await rest(server, 'GET', '/approvals/recent?limit=1')).json.length, 1);
+    assert.equal((await rest(server, 'GET', '/approvals/recent?limit=0')).status, 400);
+  });
+
   it('deny stores the reason, never runs, and a later approve is a 409', async () => {
     const id = pendingId(await shell('touch denied.txt'));
     const denied = await rest(server, 'POST', `/approvals/${id}/deny`, { reason: 'not now' });

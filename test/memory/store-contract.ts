@@ -409,6 +409,20 @@ export function runStoreContract(name: string, makeStore: () => Promise<MemorySt
     });
 
     describe('recall index', () => {
+      test('deletePassage removes a passage, its keyword entries and its vector; others stay found', async (t) => {
+        const store = await fresh(t);
+        const keep = await store.insertPassage({ text: 'The lighthouse keeper waves', tags: ['coast'] });
+        const gone = await store.insertPassage({ text: 'The lighthouse is painted red', tags: ['coast'] });
+        await store.putRecallVectors('passage', 'm', [{ id: gone.id, vector: bytes(1, 2, 3), cluster: null, conversationId: null }]);
+        assert.equal(await store.deletePassage(gone.id), true);
+        assert.deepEqual((await store.listPassages()).map((p) => p.id), [keep.id]);
+        assert.deepEqual(ids(await keyword(store, 'passage', 'lighthouse')), [keep.id]);
+        assert.deepEqual((await store.searchPassages('painted red')).map((p) => p.id), []);
+        assert.deepEqual(ids(await store.recallVectors('passage', 'm', {})), []);
+        assert.equal((await store.counts()).passages, 1);
+        assert.equal(await store.deletePassage(gone.id), false, 'a second delete finds nothing');
+      });
+
       test('keyword recall is stemmed: gardening finds garden, Gardens and gardened', async (t) => {
         const store = await fresh(t);
         const ms = await store.appendMessages([

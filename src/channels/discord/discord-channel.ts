@@ -6,10 +6,10 @@
 // - replies are split under 2,000 characters and sent as replies, in order
 // - the last answered message id is stored; on start (and after a reconnect that could not
 //   resume) the messages after it are fetched and answered, so nothing said is lost
-// - approvals by reaction (approval-bridge.ts), perch time and scheduled jobs (perch.ts)
+// - approval cards with buttons and reactions (../approval-bridge.ts), perch time and scheduled jobs (perch.ts)
 import {
-  ChannelType, Client, Events, GatewayIntentBits, Partials,
-  type Message, type MessageReaction, type PartialMessageReaction, type PartialUser, type SendableChannels, type User,
+  ActionRowBuilder, ButtonBuilder, ButtonStyle, ChannelType, Client, Events, GatewayIntentBits, MessageFlags, Partials,
+  type Interaction, type Message, type MessageReaction, type PartialMessageReaction, type PartialUser, type SendableChannels, type User,
 } from 'discord.js';
 import type { AgentBackend, TurnInput, TurnResult } from '../../agent/types.ts';
 import type { Config } from '../../config/config.ts';
@@ -19,10 +19,12 @@ import type { Logger } from '../../log.ts';
 import type { MemoryStore } from '../../memory/store.ts';
 import { nowIso } from '../../time.ts';
 import type { ApprovalSubscription, ApprovalsClient } from '../../tools/approvals-client.ts';
-import { ApprovalBridge, type QueueEvent } from './approval-bridge.ts';
+import { ApprovalBridge, approvalButtonData, parseApprovalButtonData, type ApprovalButton, type QueueEvent } from '../approval-bridge.ts';
+import type { Channel, ChannelName } from '../channel.ts';
 import { DiscordTools, type DiscordToolOutlet } from './discord-tools.ts';
 import { startJobRunner, startPerch, type JobRunner, type PerchLoop } from './perch.ts';
 import { splitMessage } from './split-message.ts';
+import { drainTurns } from '../drain.ts';
 
 /** The store as the channel uses it: small state, and (optionally) the history's source refs. */
 export type DiscordStateStore = Pick<MemoryStore, 'getMeta' | 'setMeta'> & Partial<Pick<MemoryStore, 'findMessageBySourceRef'>>;
@@ -42,9 +44,15 @@ export interface DiscordChannelOptions {
   feedApprovalOutcomes?: boolean;
   /** how long close() waits for turns in progress (default 120 s) */
   closeGraceMs?: number;
+  /** where perch and job replies go (the home channel); default this channel */
+  postUnprompted?(text: string): Promise<unknown>;
+  /** run perch time (its timer) and scheduled jobs here (default true; lares run: one channel does) */
+  schedule?: boolean;
+  /** told of every accepted owner message and button press (the home-channel router) */
+  onOwnerActivity?(channel: ChannelName): void;
 }
 
-export interface DiscordChannel {
+export interface DiscordChannel extends Channel {
   readonly client: Client;
   readonly tools: DiscordTools;
   readonly perch: PerchLoop;
@@ -53,7 +61,7 @@ export interface DiscordChannel {
   /** the gateway is connected and ready */
   isConnected(): boolean;
   /** posts in the Lares channel (split if long); returns the message ids */
-  post(text: string, options?: { replyTo?: string }): Promise<string[]>;
+  post(text: string, options?: { replyTo?: string; buttons?: ApprovalButton[] }): Promise<string[]>;
   /** stops taking messages, waits for the turns in progress to be answered, disconnects */
   close(): Promise<void>;
 }
@@ -88,6 +96,7 @@ export async function startDiscordChannel(options: DiscordChannelOptions): Promi
 }
 
 class DiscordChannelImpl implements DiscordChannel {
+  readonly name = 'discord' as const;
   readonly client: Client;
   readonly tools: DiscordTools;
   perch!: PerchLoop;
@@ -145,6 +154,7 @@ class DiscordChannelImpl implements DiscordChannel {
     const client = this.client;
     client.on(Events.MessageCreate, (message) => this.#onMessage(message));
     client.on(Events.MessageReactionAdd, (reaction, user) => { void this.#onReaction(reaction, user); });
+    client.on(Events.InteractionCreate, (interaction) => { void this.#onInteraction(interaction); });
     client.on(Events.ShardReady, () => {
       // a new session (not a resume) may have missed messages: fetch what came after the last one
       if (this.#readyOnce) { this.#queueCatchUp('reconnected'); this.#syncApprovals(); }
@@ -182,10 +192,10 @@ class DiscordChannelImpl implements DiscordChannel {
     }
 
     this.tools.attach(this.#toolOutlet());
-    const post = (text: string) => this.post(text);
+    const post = this.#o.postUnprompted ?? ((text: string) => this.post(text));
     this.perch = startPerch({
       agent: this.#o.agent,
-      intervalMs: this.#o.perchIntervalMs ?? this.#o.config.perchIntervalMinutes * 60_000,
+      intervalMs: this.#o.schedule === false ? 0 : this.#o.perchIntervalMs ?? this.#o.config.perchIntervalMinutes * 60_000,
       post,
       logger: this.#log,
     });
@@ -203,7 +213,8 @@ class DiscordChannelImpl implements DiscordChannel {
         agent: this.#o.agent,
         ownerId: this.#ownerId,
         logger: this.#log,
-        postAgentReply: (result) => this.#postTurnReply(result),
+        // the answer to an outcome goes home (where the owner is), like perch and jobs
+        postAgentReply: (result) => (this.#o.postUnprompted && result.reply.trim() !== '' ? this.#o.postUnprompted(result.reply).then(() => undefined) : this.#postTurnReply(result)),
         feedOutcomes: this.#o.feedApprovalOutcomes,
       });
       // Events are replayed from the stored cursor, so reminders fired while Lares was down are
@@ -232,8 +243,8 @@ class DiscordChannelImpl implements DiscordChannel {
     return !this.#closed && this.client.isReady();
   }
 
-  post(text: string, options: { replyTo?: string } = {}): Promise<string[]> {
-    return this.#send(this.#channelId, text, options.replyTo);
+  post(text: string, options: { replyTo?: string; buttons?: ApprovalButton[] } = {}): Promise<string[]> {
+    return this.#send(this.#channelId, text, options.replyTo, options.buttons);
   }
 
   async close(): Promise<void> {
@@ -246,13 +257,7 @@ class DiscordChannelImpl implements DiscordChannel {
     await this.approvalBridge?.stop();
     await this.jobs?.stop();
     const grace = this.#o.closeGraceMs ?? CLOSE_GRACE_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      // the intake first: its last steps may still add work to #inflight
-      Promise.allSettled([this.#intake]).then(() => Promise.allSettled([...this.#inflight])).then(() => true),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), grace); }),
-    ]);
-    clearTimeout(timer);
+    const waited = await drainTurns(this.#intake, () => this.#inflight, grace);
     if (!waited) this.#log.warn({ event: 'discord_close_timeout', graceMs: grace }, 'turns still running at shutdown; their messages will be answered after the next start');
     await this.#outbox.catch(() => undefined);
     this.tools.attach(undefined);
@@ -273,7 +278,8 @@ class DiscordChannelImpl implements DiscordChannel {
     if (this.#closed) return;
     const stale = event.type === 'job_due' && this.#firstRunSince !== undefined && typeof event.createdAt === 'string' && event.createdAt < this.#firstRunSince;
     if (stale) this.#log.info({ event: 'job_skipped', eventId: event.id }, 'scheduled job fired before Lares first connected to Discord; not posted');
-    const handled = stale ? Promise.resolve() : event.type === 'job_due' ? this.jobs.handle(event) : this.approvalBridge?.handleEvent(event) ?? Promise.resolve();
+    const handled = stale || (event.type === 'job_due' && this.#o.schedule === false) ? Promise.resolve()
+      : event.type === 'job_due' ? this.jobs.handle(event) : this.approvalBridge?.handleEvent(event) ?? Promise.resolve();
     void this.#track(handled).then(async () => {
       if (typeof event.id !== 'number' || event.id <= this.#eventCursor) return;
       this.#eventCursor = event.id;
@@ -332,6 +338,7 @@ class DiscordChannelImpl implements DiscordChannel {
     }
     const input = await this.#toTurn(message);
     this.#log.info({ event: 'discord_message', messageId: message.id, authorId: message.author.id, attachments: message.attachments.size }, 'message from Discord: queued for the agent');
+    if (message.author.id === this.#ownerId) this.#o.onOwnerActivity?.('discord');
     const stopTyping = this.#typing(message.channelId);
     const turn = this.#o.agent.send(input)
       .then((result) => this.#postTurnReply(result, message))
@@ -357,7 +364,7 @@ class DiscordChannelImpl implements DiscordChannel {
       content: blocks.length === 1 ? (blocks[0] as { text: string }).text : blocks,
       replyToMessageId: message.id,
       sourceRef: `discord:${message.id}`,
-      metadata: { author, authorId: message.author.id, channelId: message.channelId, messageId: message.id, createdAt: message.createdAt.toISOString() },
+      metadata: { channel: 'discord', author, authorId: message.author.id, channelId: message.channelId, messageId: message.id, createdAt: message.createdAt.toISOString() },
     };
   }
 
@@ -406,6 +413,27 @@ class DiscordChannelImpl implements DiscordChannel {
     }
     await this.#track(this.approvalBridge.handleReaction(messageId, emoji, user.id).catch((error: unknown) => {
       this.#log.error({ event: 'approval_reaction_failed', messageId, err: errorMessage(error) }, 'could not act on an approval reaction');
+    }));
+  }
+
+  /**
+   * A button on an approval card. Only the owner's press decides; anyone else, and a press after
+   * the request was decided or expired, gets an ephemeral answer and nothing changes. The press is
+   * acknowledged (deferred update) before the decision, whose tool may run longer than the three
+   * seconds Discord waits; the card is then edited by the bridge.
+   */
+  async #onInteraction(interaction: Interaction): Promise<void> {
+    if (!interaction.isButton() || this.#closed) return;
+    const parsed = parseApprovalButtonData(interaction.customId);
+    if (!parsed || !this.approvalBridge) return;
+    const bridge = this.approvalBridge;
+    const ephemeral = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await this.#track((async () => {
+      if (interaction.user.id === this.#ownerId) this.#o.onOwnerActivity?.('discord');
+      const outcome = await bridge.handleButton(parsed.approvalId, parsed.action, interaction.user.id, { beforeDecision: () => interaction.deferUpdate() });
+      if (!interaction.deferred && !interaction.replied) await ephemeral(outcome.notice);
+    })().catch((error: unknown) => {
+      this.#log.error({ event: 'approval_button_failed', approvalId: parsed.approvalId, err: errorMessage(error) }, 'could not act on an approval button');
     }));
   }
 
@@ -483,8 +511,8 @@ class DiscordChannelImpl implements DiscordChannel {
     return this.#send(message?.channelId ?? this.#channelId, text, message?.id).then(() => undefined);
   }
 
-  #send(channelId: string, text: string, replyTo?: string): Promise<string[]> {
-    return this.#enqueueOut(() => this.#sendNow(channelId, text, replyTo));
+  #send(channelId: string, text: string, replyTo?: string, buttons?: ApprovalButton[]): Promise<string[]> {
+    return this.#enqueueOut(() => this.#sendNow(channelId, text, replyTo, buttons));
   }
 
   #enqueueOut<T>(fn: () => Promise<T>): Promise<T> {
@@ -493,13 +521,15 @@ class DiscordChannelImpl implements DiscordChannel {
     return next;
   }
 
-  async #sendNow(channelId: string, text: string, replyTo?: string): Promise<string[]> {
+  async #sendNow(channelId: string, text: string, replyTo?: string, buttons?: ApprovalButton[]): Promise<string[]> {
     const channel = await this.#sendableChannel(channelId);
     const ids: string[] = [];
     const parts = splitMessage(text);
     for (const [index, part] of parts.entries()) {
+      const last = index === parts.length - 1;
       const sent = await channel.send({
         content: part,
+        ...(buttons && buttons.length > 0 && last ? { components: [buttonRow(buttons)] } : {}),
         ...(replyTo ? { reply: { messageReference: replyTo, failIfNotExists: false } } : {}),
         allowedMentions: { parse: [], repliedUser: index === 0 },
       });
@@ -512,7 +542,8 @@ class DiscordChannelImpl implements DiscordChannel {
   async #edit(channelId: string, messageId: string, content: string): Promise<void> {
     const channel = await this.#sendableChannel(channelId);
     if (!('messages' in channel)) throw new Error(`channel ${channelId} has no messages`);
-    await channel.messages.edit(messageId, { content, allowedMentions: { parse: [] } });
+    // an edited card loses its buttons: the decision is made
+    await channel.messages.edit(messageId, { content, components: [], allowedMentions: { parse: [] } });
   }
 
   async #react(channelId: string, messageId: string, emoji: string): Promise<void> {
@@ -553,6 +584,13 @@ class DiscordChannelImpl implements DiscordChannel {
     void promise.finally(() => this.#inflight.delete(promise)).catch(() => undefined);
     return promise;
   }
+}
+
+/** Approve (green), Deny (red), Always allow (grey), as one row of message components. */
+function buttonRow(buttons: ApprovalButton[]): ActionRowBuilder<ButtonBuilder> {
+  const style = { approve: ButtonStyle.Success, deny: ButtonStyle.Danger, always: ButtonStyle.Secondary } as const;
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(buttons.map((b) =>
+    new ButtonBuilder().setCustomId(approvalButtonData(b.action, b.approvalId)).setLabel(b.label).setStyle(style[b.action])));
 }
 
 function remember(set: Set<string>, id: string): void {

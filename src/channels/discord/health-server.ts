@@ -1,6 +1,6 @@
 // GET /health on loopback: is the service up, is Discord connected, when did perch time last
 // run, how many approvals wait. No secrets in it, so it needs no token; it binds 127.0.0.1.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LaresError, errorMessage } from '../../errors.ts';
 
@@ -8,6 +8,8 @@ export interface HealthReport {
   status: 'ok' | 'degraded';
   mode: 'direct' | 'letta';
   discord: { connected: boolean };
+  /** every channel of `lares run` (discord, telegram) with its connection */
+  channels?: Record<string, { connected: boolean }>;
   perch: { intervalMinutes: number; lastTickAt: string | null };
   approvals: { pending: number | null };
   startedAt: string;
@@ -23,6 +25,8 @@ export async function buildHealthReport(options: {
   startedAt: string;
   channel?: { isConnected(): boolean; perch: { lastTickAt(): string | undefined; readonly intervalMs: number } };
   approvals?: { listPending(): Promise<unknown[]> };
+  /** each channel's connection, when `lares run` has several */
+  channels?: Record<string, { connected: boolean }>;
 }): Promise<HealthReport> {
   const connected = options.channel?.isConnected() ?? false;
   let pending: number | null = null;
@@ -33,7 +37,9 @@ export async function buildHealthReport(options: {
   return {
     status: connected && approvalsReachable ? 'ok' : 'degraded',
     mode: options.mode,
-    discord: { connected },
+    // the Discord connection as before; with several channels, `connected` means all of them
+    discord: { connected: options.channels ? (options.channels.discord?.connected ?? false) : connected },
+    ...(options.channels ? { channels: options.channels } : {}),
     perch: {
       intervalMinutes: (options.channel?.perch.intervalMs ?? 0) / 60_000,
       lastTickAt: options.channel?.perch.lastTickAt() ?? null,
@@ -53,6 +59,8 @@ export async function startHealthServer(options: {
   port: number;
   host?: string;
   report(): Promise<HealthReport> | HealthReport;
+  /** serves every other path (the web console, when LARES_WEB=true) */
+  handle?(req: IncomingMessage, res: ServerResponse): void;
 }): Promise<HealthServer> {
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
@@ -61,6 +69,7 @@ export async function startHealthServer(options: {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(text);
     };
+    if (path !== '/health' && options.handle) { options.handle(req, res); return; }
     if (path !== '/health') { reply(404, { error: 'not found: the only route is GET /health' }); return; }
     if (req.method !== 'GET' && req.method !== 'HEAD') { reply(405, { error: 'method not allowed: use GET' }, { allow: 'GET, HEAD' }); return; }
     Promise.resolve()

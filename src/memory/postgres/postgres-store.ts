@@ -287,6 +287,14 @@ export class PostgresStore implements MemoryStore {
     return (await this.pool.query(`SELECT ${PASSAGE_COLUMNS} FROM archival_passages ORDER BY id`)).rows.map(toPassage);
   }
 
+  async deletePassage(id: number): Promise<boolean> {
+    return this.transaction(async (client) => {
+      // the keyword side table follows by ON DELETE CASCADE; vectors have no foreign key
+      await client.query(`DELETE FROM recall_vectors WHERE kind = 'passage' AND id = $1`, [id]);
+      return (await client.query('DELETE FROM archival_passages WHERE id = $1', [id])).rowCount === 1;
+    });
+  }
+
   // ---- by id
 
   async messagesByIds(ids: number[]): Promise<StoredMessage[]> {

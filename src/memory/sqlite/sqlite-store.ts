@@ -241,6 +241,19 @@ export class SqliteStore implements MemoryStore {
     return (this.sql('SELECT * FROM archival_passages ORDER BY id').all() as Row[]).map(toPassage);
   }
 
+  async deletePassage(id: number): Promise<boolean> {
+    return this.transaction(() => {
+      const row = this.sql('SELECT id, text, tags FROM archival_passages WHERE id = ?').get(id) as Row | undefined;
+      if (!row) return false;
+      // the first index keeps its content in the table: FTS5 needs the old values to forget them
+      this.sql(`INSERT INTO archival_passages_fts(archival_passages_fts, rowid, text, tags) VALUES ('delete', ?, ?, ?)`).run(row.id, row.text, row.tags);
+      this.sql('DELETE FROM passage_recall_fts WHERE rowid = ?').run(id);
+      this.sql(`DELETE FROM recall_vectors WHERE kind = 'passage' AND id = ?`).run(id);
+      this.sql('DELETE FROM archival_passages WHERE id = ?').run(id);
+      return true;
+    });
+  }
+
   // ---- by id
 
   async messagesByIds(ids: number[]): Promise<StoredMessage[]> {

@@ -1,0 +1,114 @@
+// `lares web` and `lares run` with LARES_WEB=true as a person runs them: the real CLI prints the
+// console's address and a one-time login link, serves /health beside it, and stops on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeAnthropic } from '../fakes/anthropic.ts';
+import { startFakeDiscord } from '../fakes/discord.ts';
+import { LARES_BIN, NODE, runLares } from '../support/cli.ts';
+import { Browserish } from './harness.ts';
+
+const TOKEN = 'cli-web-token-0123456789';
+
+test('lares web --help, a refused plain-HTTP address (exit 2), and --login-link', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lares-webcli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const help = await runLares(['web', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--login-link/);
+  assert.match(help.stdout, /ssh -L/);
+  const env = { SQLITE_DB_PATH: join(dir, 'lares.db'), USE_DIRECT_LLM: 'true', LARES_WEB_TOKEN: TOKEN };
+  const plain = await runLares(['web'], { env: { ...env, LARES_WEB_HOST: '0.0.0.0' } });
+  assert.equal(plain.code, 2);
+  assert.match(plain.stderr, /plain HTTP/);
+  const link = await runLares(['web', '--login-link'], { env });
+  assert.equal(link.code, 0, link.stderr);
+  assert.match(link.stdout, /^http:\/\/127\.0\.0\.1:8766\/login\/link\?code=[\w.%-]+\n$/);
+  assert.ok(!link.stdout.includes(TOKEN) && !link.stderr.includes(TOKEN), 'the token is never printed');
+});
+
+async function waitForLine(read: () => string, pattern: RegExp, exited: () => boolean): Promise<RegExpExecArray> {
+  for (;;) {
+    const match = pattern.exec(read());
+    if (match) return match;
+    if (exited()) assert.fail(`the command exited early:\n${read()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('lares web: prints the URL and a login link, serves the console and /health, stops on SIGTERM', async (t) => {
+  const anthropic = await startFakeAnthropic();
+  const dir = mkdtempSync(join(tmpdir(), 'lares-webcli-'));
+  t.after(async () => { await anthropic.close(); rmSync(dir, { recursive: true, force: true }); });
+  const child = spawn(NODE, [LARES_BIN, 'web'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'info', LARES_EMBEDDER: 'none',
+      ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
+      SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true', LARES_HTTP_PORT: '0', LARES_WEB_TOKEN: TOKEN,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+
+  const [, url] = await waitForLine(() => stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
+  const [, link] = await waitForLine(() => stdout, /Log in \(one-time link, 15 minutes\): (\S+)\n/, () => child.exitCode !== null);
+  assert.ok(link.startsWith(`${url}/login/link?code=`));
+  const health = await fetch(`${url}/health`);
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { status: string }).status, 'ok');
+  const browser = new Browserish(url);
+  assert.equal((await browser.post('/login/link', { code: new URL(link).searchParams.get('code')! }, { csrf: false })).status, 303);
+  await browser.refreshCsrf();
+  const chat = await browser.post('/chat', { message: 'hello from the console' }, { headers: { accept: 'text/event-stream' } });
+  assert.match(await chat.text(), /event: done/);
+  assert.match(stderr, /"event":"web_login".*"how":"link"/);
+  assert.match(stderr, /"event":"web_chat_message"/);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr.slice(-2000));
+  assert.ok(!stdout.includes(TOKEN) && !stderr.includes(TOKEN), 'the token is never printed or logged');
+});
+
+test('lares run with LARES_WEB=true serves the console beside /health', async (t) => {
+  const anthropic = await startFakeAnthropic();
+  const discord = await startFakeDiscord();
+  const dir = mkdtempSync(join(tmpdir(), 'lares-webrun-'));
+  t.after(async () => { await anthropic.close(); await discord.close(); rmSync(dir, { recursive: true, force: true }); });
+  const owner = discord.user('robin');
+  const child = spawn(NODE, [LARES_BIN, 'run'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'info', LARES_EMBEDDER: 'none',
+      ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
+      SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true',
+      DISCORD_BOT_TOKEN: discord.token, DISCORD_CHANNEL_ID: discord.channelId, DISCORD_OWNER_ID: owner.id, DISCORD_API_URL: discord.apiUrl,
+      LARES_HTTP_PORT: '0', LARES_PERCH_INTERVAL_MINUTES: '0', LARES_WEB: 'true',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const [, url] = await waitForLine(() => stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
+  const [, link] = await waitForLine(() => stdout, /Log in \(one-time link, 15 minutes\): (\S+)\n/, () => child.exitCode !== null);
+  // the same port serves /health and the console
+  assert.notEqual((await fetch(`${url}/health`)).status, 404);
+  assert.equal((await fetch(`${url}/`, { redirect: 'manual' })).headers.get('location'), '/login');
+  const browser = new Browserish(url);
+  assert.equal((await browser.post('/login/link', { code: new URL(link).searchParams.get('code')! }, { csrf: false })).status, 303);
+  await browser.refreshCsrf();
+  assert.equal((await browser.get('/memory')).status, 200);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr.slice(-2000));
+});
