@@ -11,6 +11,7 @@ import type { ApprovalSubscription, ApprovalsClient } from '../tools/approvals-c
 import type { ToolProvider } from '../tools/types.ts';
 import { feedApprovalOutcomes } from './approval-feed.ts';
 import { createDirectRuntime, type DirectRuntime } from './direct-runtime.ts';
+import { openStore } from '../memory/open-store.ts';
 import { createLettaRuntime } from './letta-runtime.ts';
 import { connectMcpTools } from './tool-providers.ts';
 
@@ -36,14 +37,24 @@ export interface ChannelRuntimeOptions {
 export async function createChannelRuntime(config: Config, options: ChannelRuntimeOptions): Promise<ChannelRuntime> {
   if (config.mode === 'letta') return createLettaRuntime(config, options);
   let direct: DirectRuntime | undefined;
-  const mcp = await connectMcpTools(config, {
-    startScheduler: true,
-    onToolsChanged: () => { void direct?.tools.refresh(); },
-  });
+  // the store first: when it cannot be opened (a wrong DATABASE_URL), nothing else is started or
+  // written — not the tools' approval database, not a model call
+  const store = await openStore(config);
+  let mcp: Awaited<ReturnType<typeof connectMcpTools>>;
   try {
-    direct = await createDirectRuntime(config, { toolProviders: [...mcp.providers, ...(options.extraTools ?? [])], announceRestart: options.channel === 'discord' });
+    mcp = await connectMcpTools(config, {
+      startScheduler: true,
+      onToolsChanged: () => { void direct?.tools.refresh(); },
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  try {
+    direct = await createDirectRuntime(config, { store, toolProviders: [...mcp.providers, ...(options.extraTools ?? [])], announceRestart: options.channel === 'discord' });
   } catch (error) {
     await mcp.close();
+    await store.close();
     throw error;
   }
   const runtime = direct;
@@ -65,6 +76,7 @@ export async function createChannelRuntime(config: Config, options: ChannelRunti
     async close() {
       await runtime.close();
       await mcp.close();
+      await store.close();
     },
   };
 }
