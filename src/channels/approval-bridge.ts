@@ -104,12 +104,17 @@ export interface ApprovalBridgeOptions {
   feedOutcomes?: boolean;
 }
 
+/** What a press did: `notice` for the presser; `explained` when the bridge already said it in the channel. */
+export interface ButtonOutcome { decided: boolean; notice: string; explained?: boolean }
+
 export class ApprovalBridge {
   readonly #o: ApprovalBridgeOptions;
   readonly #byMessage = new Map<string, string>();
   /** who this bridge is, for claims among several `lares run` workers sharing one database */
   readonly #workerId = randomUUID();
   readonly #locks = new Map<string, Promise<unknown>>();
+  /** approvals a press or reaction is deciding now (with who marked it): a second press is answered at once */
+  readonly #deciding = new Map<string, object>();
   readonly #turns = new Set<Promise<unknown>>();
   #stopped = false;
   readonly #channel: string;
@@ -209,9 +214,10 @@ export class ApprovalBridge {
   /**
    * A button press on a card. Returns what to tell the presser (an ephemeral reply or a toast):
    * "not yours" for anyone but the owner, "already decided" or "expired" when the press came
-   * late, else the outcome. Only the owner's first press on a pending request decides.
+   * late, "being decided" at once while another press is deciding it (its tool may run long), else
+   * the outcome. Only the owner's first press on a pending request decides.
    */
-  async handleButton(approvalId: string, action: ApprovalAction, userId: string, options: { beforeDecision?: () => Promise<unknown> } = {}): Promise<{ decided: boolean; notice: string }> {
+  async handleButton(approvalId: string, action: ApprovalAction, userId: string, options: { beforeDecision?: () => Promise<unknown> } = {}): Promise<ButtonOutcome> {
     if (userId !== this.#o.ownerId) {
       this.#o.logger.info({ event: 'approval_press_ignored', approvalId, userId, action, channel: this.#channel }, 'ignored a button press on an approval request: only the owner decides');
       return { decided: false, notice: 'Not yours: only the owner decides approvals.' };
@@ -219,9 +225,25 @@ export class ApprovalBridge {
     return this.#decide(approvalId, action, 'button', options.beforeDecision);
   }
 
-  /** The owner's decision, under the approval's lock; exactly once whatever arrives when. */
-  #decide(id: string, action: ApprovalAction, how: 'reaction' | 'button', beforeDecision?: () => Promise<unknown>): Promise<{ decided: boolean; notice: string }> {
-    return this.#lock(id, async () => {
+  /**
+   * The owner's decision, under the approval's lock; exactly once whatever arrives when. A second
+   * press while the first is deciding (an approved tool may run for minutes) is answered at once:
+   * waiting behind the lock would miss Discord's three seconds and Telegram's query lifetime.
+   */
+  #decide(id: string, action: ApprovalAction, how: 'reaction' | 'button', beforeDecision?: () => Promise<unknown>): Promise<ButtonOutcome> {
+    // a reaction has no deadline: it waits its turn behind the lock
+    if (how === 'button' && this.#deciding.has(id)) {
+      this.#o.logger.info({ event: 'approval_press_busy', approvalId: id, action, how }, 'approval is being decided; second press answered at once');
+      return Promise.resolve({ decided: false, notice: 'This request is being decided already: the outcome follows.' });
+    }
+    const mark = {};
+    this.#deciding.set(id, mark);
+    const release = () => { if (this.#deciding.get(id) === mark) this.#deciding.delete(id); };
+    return this.#decideLocked(id, action, how, release, beforeDecision).finally(release);
+  }
+
+  #decideLocked(id: string, action: ApprovalAction, how: 'reaction' | 'button', release: () => void, beforeDecision?: () => Promise<unknown>): Promise<ButtonOutcome> {
+    return this.#lock(id, async (): Promise<ButtonOutcome> => {
       const posted = await this.#posted(id);
       if (!posted || posted.state === 'resolved') {
         this.#o.logger.info({ event: 'approval_reaction_late', approvalId: id, action, how }, 'approval already decided; press or reaction ignored');
@@ -255,13 +277,14 @@ export class ApprovalBridge {
         try { view = await this.#o.approvals.get(id); } catch { return { decided: false, notice: `That decision was not recorded: ${truncate(errorMessage(error), 150)}` }; }
         if (view.status === 'approved') return { decided: false, notice: 'Already approved elsewhere; it is running.' };
         if (view.status === 'pending') {
-          // still waiting: tell the owner why the press did nothing, or it looks ignored
+          // still waiting (and no longer being decided): tell the owner why the press did nothing, or it looks ignored
+          release();
           try {
             await this.#o.outlet.post(`⚠️ That decision was not recorded: ${truncate(errorMessage(error), 500)}\nThe request is still waiting: ${how === 'button' ? 'press Approve or Deny' : `react ${APPROVE_EMOJI} to approve or ${DENY_EMOJI} to deny`}.`, { replyTo: posted.messageId });
           } catch (postError) {
             this.#o.logger.warn({ event: 'approval_outcome_post_failed', approvalId: id, err: errorMessage(postError) }, 'could not explain the refused decision');
           }
-          return { decided: false, notice: `That decision was not recorded: ${truncate(errorMessage(error), 150)}` };
+          return { decided: false, notice: `That decision was not recorded: ${truncate(errorMessage(error), 150)}`, explained: true };
         }
         await this.#finish(view);
         return { decided: false, notice: lateNotice(view.status) };

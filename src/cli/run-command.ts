@@ -9,7 +9,7 @@ import { LaresError } from '../errors.ts';
 import { log } from '../log.ts';
 import { nowIso } from '../time.ts';
 import { action } from './run.ts';
-import { createWebConsole, type WebConsole } from '../web/console-server.ts';
+import { createWebConsole, startupMessage, type WebConsole } from '../web/console-server.ts';
 import { announceMode, loadCommandConfig } from './context-helpers.ts';
 
 export function requireDiscordConfig(config: Config): void {
@@ -44,7 +44,7 @@ export function registerRunCommand(program: Command): void {
         web = config.web.enabled ? await createWebConsole(config, runtime) : undefined;
         health = await startHealthServer({ port: config.httpPort, host: web ? config.web.host : undefined, handle: web?.handle, report: () => buildHealthReport({ mode: config.mode, startedAt, channel, channels: channel?.connections(), approvals: runtime.approvals }) });
         web?.setPort(health.port);
-        if (web) process.stdout.write(`Lares console: ${web.url()}\nLog in (one-time link, 15 minutes): ${web.loginLink()}\n`);
+        if (web) process.stdout.write(startupMessage(web, process.stdout.isTTY === true));
         channel = await startChannels(config, runtime, { logger: log(), tools });
         log().info({ event: 'started', mode: config.mode, health: health.url }, `Lares is running (${config.mode} mode); health at ${health.url}`);
         // `kill -USR2 <pid>` (or `systemctl kill -s USR2 lares`): a perch tick now, through the same queue

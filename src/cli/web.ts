@@ -8,14 +8,14 @@ import { errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import { openStore } from '../memory/open-store.ts';
 import { nowIso } from '../time.ts';
-import { createWebConsole, printableLoginLink } from '../web/console-server.ts';
+import { createWebConsole, printableLoginLink, startupMessage } from '../web/console-server.ts';
 import { checkWebSettings } from '../web/security.ts';
 import { announceMode, loadCommandConfig } from './context-helpers.ts';
 import { action } from './run.ts';
 
 export function registerWebCommand(program: Command): void {
   program.command('web')
-    .description('Serve the web console (chat, memory, approvals, history, context and cost, jobs) on 127.0.0.1:LARES_HTTP_PORT, beside GET /health. Prints its address and a one-time login link. Stops on SIGTERM or Ctrl-C.')
+    .description('Serve the web console (chat, memory, approvals, history, context and cost, jobs) on 127.0.0.1:LARES_HTTP_PORT, beside GET /health. Prints its address, and a one-time login link when run in a terminal. Stops on SIGTERM or Ctrl-C.')
     .option('--login-link', 'print a one-time login link (valid 15 minutes) for the console and exit; the console may already be running')
     .addHelpText('after', '\nLog in with the link, or with LARES_WEB_TOKEN. Another device: an SSH tunnel (ssh -L 8766:127.0.0.1:8766 home), Tailscale, or a TLS reverse proxy with LARES_WEB_ORIGIN; see README "Web console".\n`lares run` serves the same console when LARES_WEB=true.')
     .action(action(async (options: { loginLink?: boolean }) => {
@@ -47,7 +47,7 @@ export function registerWebCommand(program: Command): void {
         });
         web.setPort(health.port);
         log().info({ event: 'web_started', url: web.url() }, `web console at ${web.url()}`);
-        process.stdout.write(`Lares console: ${web.url()}\nLog in (one-time link, 15 minutes): ${web.loginLink()}\n`);
+        process.stdout.write(startupMessage(web, process.stdout.isTTY === true));
         await new Promise<void>((resolve) => {
           process.once('SIGTERM', () => resolve());
           process.once('SIGINT', () => resolve());

@@ -2,6 +2,7 @@
 // store, agent, approval client, recall and scheduler calls that the CLI and the agent's tools use.
 // Order of the guards: Host (DNS rebinding) → Origin on every POST → session → CSRF token.
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -21,7 +22,7 @@ import type { MemoryStore, MessageRole } from '../memory/store.ts';
 import type { Recall } from '../recall/recall.ts';
 import { isoDate } from '../time.ts';
 import type { ApprovalsClient } from '../tools/approvals-client.ts';
-import { SESSION_COOKIE, allowedHosts, sameOrigin, type WebAuth } from './security.ts';
+import { SESSION_COOKIE, allowedHosts, isLoopback, safeEqual, sameOrigin, type WebAuth } from './security.ts';
 import * as views from './views.ts';
 
 export interface ConsoleDeps {
@@ -43,11 +44,12 @@ export interface ConsoleDeps {
 }
 
 const STATIC_DIR = join(import.meta.dirname, 'static');
-const STATIC: Record<string, { type: string; body: string }> = {
-  'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(STATIC_DIR, 'console.js'), 'utf8') },
-  'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(STATIC_DIR, 'console.css'), 'utf8') },
-  'icon.svg': { type: 'image/svg+xml', body: readFileSync(join(STATIC_DIR, 'icon.svg'), 'utf8') },
-};
+// a Map, not an object: /static/constructor or /static/__proto__ must be a 404, not Object's own properties
+const STATIC = new Map<string, { type: string; body: string }>([
+  ['console.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(STATIC_DIR, 'console.js'), 'utf8') }],
+  ['console.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(STATIC_DIR, 'console.css'), 'utf8') }],
+  ['icon.svg', { type: 'image/svg+xml', body: readFileSync(join(STATIC_DIR, 'icon.svg'), 'utf8') }],
+]);
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
@@ -63,7 +65,18 @@ class BadRequest extends Error {
   constructor(status: BadRequest['status'], message: string) { super(message); this.status = status; }
 }
 
-type Env = { Variables: { csrf: string; sessionId: string } };
+type Env = { Bindings: { incoming?: IncomingMessage }; Variables: { csrf: string; sessionId: string } };
+
+type Form = Record<string, string | File | Array<string | File>>;
+
+/** The posted form; a body that cannot be parsed (malformed multipart, bad encoding) is a 400, not a 500. */
+async function formBody(c: Context<Env>): Promise<Form> {
+  try {
+    return await c.req.parseBody() as Form;
+  } catch {
+    throw new BadRequest(400, 'The form could not be read: the request body is malformed.');
+  }
+}
 
 export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -109,7 +122,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
 
   app.get('/favicon.ico', (c) => c.redirect('/static/icon.svg', 301));
   app.get('/static/:file', (c) => {
-    const file = STATIC[c.req.param('file')];
+    const file = STATIC.get(c.req.param('file'));
     if (!file) return c.text('not found', 404);
     return c.body(file.body, 200, { 'content-type': file.type, 'cache-control': 'no-cache' });
   });
@@ -118,8 +131,18 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
 
   app.get('/login', (c) => c.html(views.loginPage({ tokenLogin: deps.auth.tokenLogin })));
 
-  const refuseLogin = (c: Context, how: string, error: string) => {
-    deps.auth.noteLoginFailure();
+  // failed logins are counted per client address: someone else's guessing must not lock the owner out.
+  // Behind the reverse proxy of LARES_WEB_ORIGIN every request comes from loopback: the proxy's
+  // X-Forwarded-For (its last entry, the address the proxy saw) names the client.
+  const clientAddress = (c: Context<Env>): string => {
+    const peer = c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
+    const forwarded = c.req.header('x-forwarded-for');
+    if (deps.config.web.origin && forwarded && isLoopback(peer.replace(/^::ffff:/, ''))) return forwarded.split(',').at(-1)!.trim() || peer;
+    return peer;
+  };
+
+  const refuseLogin = (c: Context<Env>, how: string, error: string, counts = true) => {
+    if (counts) deps.auth.noteLoginFailure(clientAddress(c));
     log().warn({ event: 'web_login_failed', how }, `web console: a login by ${how} was refused`);
     return c.html(views.loginPage({ tokenLogin: deps.auth.tokenLogin, error }), 401);
   };
@@ -133,8 +156,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   };
 
   app.post('/login', async (c) => {
-    if (deps.auth.loginThrottled()) return throttled(c);
-    const body = await c.req.parseBody();
+    if (deps.auth.loginThrottled(clientAddress(c))) return throttled(c);
+    const body = await formBody(c);
     const token = typeof body.token === 'string' ? body.token : '';
     if (!deps.auth.checkToken(token)) return refuseLogin(c, 'token', deps.auth.tokenLogin ? 'That token is not right.' : 'Token login is off: set LARES_WEB_TOKEN, or use a login link.');
     return startSession(c, 'token');
@@ -143,9 +166,12 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   // the link only shows a button: a link preview (chat apps fetch URLs) must not use it up
   app.get('/login/link', (c) => c.html(views.loginLinkPage(c.req.query('code') ?? '')));
   app.post('/login/link', async (c) => {
-    if (deps.auth.loginThrottled()) return throttled(c);
-    const body = await c.req.parseBody();
-    if (typeof body.code !== 'string' || !deps.auth.useLoginCode(body.code)) return refuseLogin(c, 'link', 'That login link is invalid, used or expired. Make a new one: npx lares web --login-link');
+    const body = await formBody(c);
+    const code = typeof body.code === 'string' ? body.code : '';
+    // a link this console signed is never throttled: the owner can always get in with a fresh one
+    if (!deps.auth.loginCodeSigned(code) && deps.auth.loginThrottled(clientAddress(c))) return throttled(c);
+    const result = await deps.auth.useLoginCode(code);
+    if (result !== 'ok') return refuseLogin(c, 'link', 'That login link is invalid, used or expired. Make a new one: npx lares web --login-link', result === 'forged');
     return startSession(c, 'link');
   });
 
@@ -162,9 +188,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
     c.set('sessionId', id!);
     if (c.req.method === 'POST') {
       const header = c.req.header('x-csrf-token');
-      const body = header === undefined ? await c.req.parseBody() : {};
+      const body = header === undefined ? await formBody(c) : {};
       const token = header ?? (typeof body._csrf === 'string' ? body._csrf : undefined);
-      if (token !== session.csrf) {
+      if (token === undefined || !safeEqual(token, session.csrf)) {
         log().warn({ event: 'web_refused', reason: 'csrf', path: c.req.path }, 'web console: refused a request without the CSRF token');
         return fail(c, 403, 'The form was stale or not from this console (CSRF token missing or wrong). Reload the page and try again.');
       }
@@ -189,7 +215,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   app.get('/fragments/recent', async (c) => c.html(views.recentView(await deps.approvals.listRecent?.(20)).value));
 
   app.post('/chat', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await formBody(c);
     const message = typeof body.message === 'string' ? body.message.trim() : '';
     if (!message) throw new BadRequest(400, 'The message is empty.');
     if (message.length > 100_000) throw new BadRequest(400, 'The message is too long (at most 100,000 characters).');
@@ -251,7 +277,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   });
 
   app.post('/memory/passages', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await formBody(c);
     const text = typeof body.text === 'string' ? body.text.trim() : '';
     if (!text) throw new BadRequest(400, 'The passage is empty.');
     const tags = typeof body.tags === 'string' ? body.tags.split(',').map((t) => t.trim()).filter(Boolean) : [];
@@ -268,46 +294,65 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
     return backTo(c, '/memory');
   });
 
-  app.get('/memory/:label/history', async (c) => {
+  // blocks live under /memory/block/ so that no label (not even "passages") collides with another route
+  app.get('/memory/block/:label/history', async (c) => {
     const label = c.req.param('label');
     if (!(await deps.store.getBlock(label))) throw new BadRequest(404, `There is no memory block "${label}".`);
     return c.html(views.blockHistoryPage({ label, versions: await deps.store.blockHistory(label), csrf: c.get('csrf') }));
   });
 
-  app.post('/memory/:label', async (c) => {
+  app.post('/memory/block/:label', async (c) => {
     const label = c.req.param('label');
-    const body = await c.req.parseBody();
+    const body = await formBody(c);
     if (typeof body.content !== 'string') throw new BadRequest(400, 'The form has no content field.');
+    if (typeof body.updatedAt !== 'string') throw new BadRequest(400, 'The form has no updatedAt field (the version of the block it edits). Reload the page and try again.');
     const block = await deps.store.getBlock(label);
     if (!block) throw new BadRequest(404, `There is no memory block "${label}".`);
     if (block.readOnly) throw new BadRequest(409, `The block "${label}" is read-only.`);
+    // the agent (or another page) may have edited the block since this page was loaded: saving would undo that edit
+    if (body.updatedAt !== block.updatedAt) {
+      throw new BadRequest(409, `The block "${label}" was changed at ${block.updatedAt.replace('T', ' ').slice(0, 19)} UTC, after this page was loaded (by Lares or another page). Nothing was saved: copy your text, reload the Memory page to see the new content, and edit again.`);
+    }
     // browsers send textarea lines as CRLF; the agent's edits use LF
     const content = body.content.replace(/\r\n/g, '\n');
-    if (content.length > block.charLimit) throw new BadRequest(400, `The block "${label}" holds at most ${block.charLimit} characters; this is ${content.length} (${content.length - block.charLimit} too many). Nothing was saved.`);
+    // the rule of the agent's memory tools: a block already over its limit (e.g. migrated) may be edited as long as the edit shrinks it
+    if (content.length > block.charLimit && content.length > block.content.length) throw new BadRequest(400, `The block "${label}" holds at most ${block.charLimit} characters; this is ${content.length} (${content.length - block.charLimit} too many). Nothing was saved.`);
     if (content !== block.content) {
       // the same call the agent's memory tools make; the history records the owner
       await deps.store.setBlockContent(label, content, 'owner');
       ownerAction('block_edited', { label, chars: content.length });
     }
-    return c.redirect(`/memory#block-${label}`, 303);
+    return c.redirect(`/memory#block-${encodeURIComponent(label)}`, 303);
   });
 
   // ---- approvals
 
   app.get('/approvals', async (c) => c.html(views.approvalsPage({ pending: await deps.approvals.listPending(), recent: await deps.approvals.listRecent?.(20), csrf: c.get('csrf') })));
 
+  // a request decided already (a second click, or the owner answered on Discord or Telegram first)
+  // is news, not a failure: the page says what became of it
+  const alreadyDecided = async (c: Context<Env>, id: string, error: unknown) => {
+    if (!(error instanceof ApprovalError) || error.httpStatus !== 409 || wantsJson(c)) throw error;
+    const status = await deps.approvals.get(id).then((r) => r.status, () => undefined);
+    return c.html(views.noticePage('Already decided', `This request was already decided${status ? ` (${status})` : ''}; nothing more was done.`, c.get('csrf')), 409);
+  };
+
   app.post('/approvals/:id/approve', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await formBody(c);
     const always = body.always === 'true';
-    const record = await deps.approvals.approve(c.req.param('id'), { always });
+    const id = c.req.param('id');
+    let record;
+    try { record = await deps.approvals.approve(id, { always }); } catch (error) { return alreadyDecided(c, id, error); }
     ownerAction('approval_approved', { id: record.id, tool: record.tool, always, status: record.status });
     return backTo(c, '/approvals');
   });
 
   app.post('/approvals/:id/deny', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await formBody(c);
     const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim().slice(0, 500) : undefined;
-    const record = await deps.approvals.deny(c.req.param('id'), reason);
+    const id = c.req.param('id');
+    let record;
+    try { record = await deps.approvals.deny(id, reason); } catch (error) { return alreadyDecided(c, id, error); }
     ownerAction('approval_denied', { id: record.id, tool: record.tool });
     return backTo(c, '/approvals');
   });

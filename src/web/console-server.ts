@@ -13,7 +13,7 @@ import { EventLog } from '../mcp-server/events.ts';
 import { Scheduler } from '../mcp-server/scheduler.ts';
 import type { MemoryStore } from '../memory/store.ts';
 import { createConsoleApp } from './console-app.ts';
-import { WebAuth, checkWebSettings, loginKey, makeLoginCode } from './security.ts';
+import { WebAuth, checkWebSettings, isWildcard, loginKey, makeLoginCode } from './security.ts';
 
 export interface WebConsole {
   /** serves every path but /health */
@@ -29,12 +29,21 @@ export interface WebConsole {
 /** The console's address as a browser reaches it: LARES_WEB_ORIGIN, else host and port. */
 export function consoleUrl(web: Config['web'], port: number): string {
   if (web.origin) return web.origin.replace(/\/+$/, '');
-  const host = web.host === '0.0.0.0' || web.host === '::' ? '127.0.0.1' : web.host;
+  const host = isWildcard(web.host) ? '127.0.0.1' : web.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export function loginLinkFor(base: string, key: string): string {
   return `${base}/login/link?code=${encodeURIComponent(makeLoginCode(key))}`;
+}
+
+/**
+ * What `lares run` and `lares web` print at start. A working login link only on a terminal: under
+ * systemd stdout goes to the journal, where a link would stay readable (and usable for 15 minutes).
+ */
+export function startupMessage(web: Pick<WebConsole, 'url' | 'loginLink'>, isTTY: boolean): string {
+  if (isTTY) return `Lares console: ${web.url()}\nLog in (one-time link, 15 minutes): ${web.loginLink()}\n`;
+  return `Lares console: ${web.url()}\nFor a one-time login link, run: npx lares web --login-link\n`;
 }
 
 /** `lares web --login-link`: a link for the console that runs (or will run) on this store. */
@@ -56,7 +65,7 @@ export async function createWebConsole(config: Config, runtime: ChannelRuntime):
   const direct = runtime.direct;
   const app = createConsoleApp({
     config, store: runtime.store, agent: runtime.agent, approvals: runtime.approvals,
-    auth: new WebAuth({ loginKey: key, token: config.web.token }),
+    auth: new WebAuth({ loginKey: key, token: config.web.token, nonces: runtime.store }),
     port: () => port,
     recall: direct?.recall,
     context: direct ? () => contextReport(direct, config) : undefined,

@@ -60,6 +60,11 @@ export function errorPage(status: number, message: string, csrf?: string): strin
   return layout({ title: status === 404 ? 'Not found' : 'Cannot do that', csrf, body: h`<p class="error" role="alert">${message}</p><p><a href="/">Back to the console</a></p>` });
 }
 
+/** News that is not a failure (an approval decided already). */
+export function noticePage(title: string, message: string, csrf?: string): string {
+  return layout({ title, csrf, body: h`<p class="notice" role="status">${message}</p><p><a href="/approvals">Approvals</a> · <a href="/">Back to the chat</a></p>` });
+}
+
 // ---- chat
 
 function textOf(content: ToolResultBlock['content']): string {
@@ -124,13 +129,18 @@ export function chatPage(options: { messages: StoredMessage[]; pending: Approval
 // ---- memory
 
 export function memoryPage(options: { blocks: MemoryBlock[]; passages: Passage[]; query?: string; csrf: string }): string {
-  const blocks = options.blocks.map((b) => h`<section class="card block" id="block-${b.label}"><h2>${b.label} <span class="muted">${b.content.length} / ${b.charLimit} chars${b.readOnly ? ' · read-only' : ''}</span></h2>
+  const blocks = options.blocks.map((b) => {
+    const path = `/memory/block/${encodeURIComponent(b.label)}`;
+    // a block already over its limit (e.g. migrated) may still be edited down: the browser must not refuse it
+    const maxLength = Math.max(b.charLimit, b.content.length);
+    return h`<section class="card block" id="block-${b.label}"><h2>${b.label} <span class="muted">${b.content.length} / ${b.charLimit} chars${b.readOnly ? ' · read-only' : ''}</span></h2>
     <meter min="0" max="${b.charLimit}" value="${b.content.length}" aria-label="${b.label} characters used"></meter>
     ${b.description ? h`<p class="muted">${b.description}</p>` : ''}
-    <form method="post" action="/memory/${b.label}">${csrfField(options.csrf)}
+    <form method="post" action="${path}">${csrfField(options.csrf)}<input type="hidden" name="updatedAt" value="${b.updatedAt}">
       <label for="content-${b.label}" class="visually-hidden">${b.label} content</label>
-      <textarea id="content-${b.label}" name="content" rows="6" maxlength="${b.charLimit}"${b.readOnly ? h` readonly` : ''}>${b.content}</textarea>
-      <div class="actions">${b.readOnly ? '' : h`<button type="submit">Save ${b.label}</button>`} <a href="/memory/${b.label}/history">History</a></div></form></section>`);
+      <textarea id="content-${b.label}" name="content" rows="6" maxlength="${maxLength}"${b.readOnly ? h` readonly` : ''}>${b.content}</textarea>
+      <div class="actions">${b.readOnly ? '' : h`<button type="submit">Save ${b.label}</button>`} <a href="${path}/history">History</a></div></form></section>`;
+  });
   const passages = h`<section class="card"><h2>Archival memory</h2>
     <form method="get" action="/memory" class="inline"><label for="q">Search passages</label> <input id="q" name="q" value="${options.query ?? ''}"> <button type="submit">Search</button></form>
     <form method="post" action="/memory/passages" class="add">${csrfField(options.csrf)}<label for="passage">New passage</label><textarea id="passage" name="text" rows="2" required></textarea>

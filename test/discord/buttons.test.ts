@@ -2,7 +2,7 @@
 // against the fake gateway's INTERACTION_CREATE and the interaction callback route.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { discordWithApprovals, MemoryMeta, ScriptedAgent, startLares } from './helpers.ts';
+import { discordWithApprovals, gate, MemoryMeta, ScriptedAgent, startLares } from './helpers.ts';
 
 async function setup(t: TestContext) {
   const { defer, fake, approvals } = await discordWithApprovals(t);
@@ -70,4 +70,53 @@ test('a press after a decision made elsewhere, or after expiry, says so and chan
   assert.equal(approvals.queue.get(expiring.id).status, 'expired');
   assert.equal(approvals.executed.length, 0);
   await fake.waitFor(() => fake.message(expiringCard.id).content.includes('**Expired**'), { what: 'the card shows the expiry' });
+});
+
+test('a second press while the approved tool runs is answered at once ("being decided"), within Discord\'s three seconds', async (t) => {
+  const { fake, owner, approvals } = await setup(t);
+  const held = gate();
+  approvals.hold = held.promise;
+  const record = approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
+  try {
+    const message = await fake.waitFor(card(fake, record.id), { what: 'the card' });
+    const first = fake.pressButton(owner, message.id, `lares:approve:${record.id}`);
+    await fake.waitFor(() => first.response, { what: 'the first press acknowledged' });
+    for (let i = 0; i < 500 && approvals.executed.length === 0; i++) await new Promise((r) => setTimeout(r, 10)); // the tool running
+    const pressedAt = Date.now();
+    const second = fake.pressButton(owner, message.id, `lares:deny:${record.id}`);
+    await fake.waitFor(() => second.response, { what: 'the second press answered while the tool runs', timeoutMs: 3000 });
+    assert.ok(Date.now() - pressedAt < 3000);
+    assert.equal(second.response!.type, 4);
+    assert.equal(second.response!.data?.flags, 64, 'ephemeral');
+    assert.match(String(second.response!.data?.content), /being decided/);
+    held.open();
+    await fake.waitFor(() => fake.message(message.id).content.includes('**Approved**'), { what: 'the card edited' });
+  } finally {
+    held.open(); // or closing Lares would wait for the held tool
+  }
+});
+
+test('a press acknowledged (deferred) that the queue finds approved elsewhere gets an ephemeral follow-up', async (t) => {
+  const { defer, fake, approvals } = await discordWithApprovals(t);
+  const owner = fake.user('robin');
+  const held = gate();
+  approvals.hold = held.promise;
+  const client = approvals.client();
+  // between Lares's check and its approve, the terminal approves it (and the tool starts running)
+  const racing = { ...client, approve: async (id: string, options?: { always?: boolean }) => { void approvals.queue.approve(id).catch(() => undefined); return client.approve(id, options); } };
+  approvals.client = () => racing;
+  const h = await startLares({ fake, owner, agent: new ScriptedAgent(() => 'ok'), approvals, store: new MemoryMeta() });
+  defer(() => h.channel.close());
+  const record = approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
+  try {
+    const message = await fake.waitFor(card(fake, record.id), { what: 'the card' });
+    const press = fake.pressButton(owner, message.id, `lares:approve:${record.id}`);
+    await fake.waitFor(() => press.followUps[0], { what: 'the follow-up' });
+    assert.equal(press.response!.type, 6, 'acknowledged first');
+    assert.match(press.followUps[0].content, /Already approved elsewhere/);
+    assert.equal(press.followUps[0].flags, 64, 'ephemeral');
+    assert.equal(approvals.executed.length, 1, 'it ran once');
+  } finally {
+    held.open(); // or closing Lares would wait for the held tool
+  }
 });

@@ -131,6 +131,7 @@ export class TestApprovals {
     ttlMs: 60 * 60_000,
     execute: async (tool, args) => {
       this.executed.push({ tool, args });
+      await this.hold;
       return { text: `ran ${tool} ${JSON.stringify(args)}: total 0`, isError: false };
     },
     // like the real runtime when set: "always allow" refused (e.g. a command with shell syntax)
@@ -140,6 +141,8 @@ export class TestApprovals {
     },
   });
   alwaysRefusal: string | undefined;
+  /** while set, an approved call runs until this settles (a long-running tool) */
+  hold: Promise<void> | undefined;
 
   /** The in-process ApprovalsClient of `lares run`, over this queue and event log. */
   client(): ApprovalsClient {

@@ -68,6 +68,8 @@ export interface FakeInteraction {
   customId: string;
   /** the callback the bot sent: 4 reply (flags 64: ephemeral), 6 deferred update, 7 update the message */
   response?: { type: number; data?: Record<string, unknown> };
+  /** follow-up messages (POST /webhooks/{application}/{token}), allowed only once acknowledged */
+  followUps: Array<{ content: string; flags?: number }>;
 }
 
 interface FakeChannel {
@@ -237,7 +239,7 @@ export class FakeDiscord {
   pressButton(user: FakeUser, messageId: string, customId: string): FakeInteraction {
     const { channel, message } = this.findMessage(messageId);
     if (!message.shownButtons?.has(customId)) throw new Error(`no button ${customId} on message ${messageId}`);
-    const interaction: FakeInteraction = { id: this.snowflake(), token: `itoken-${Math.random().toString(36).slice(2)}`, userId: user.id, messageId, customId };
+    const interaction: FakeInteraction = { id: this.snowflake(), token: `itoken-${Math.random().toString(36).slice(2)}`, userId: user.id, messageId, customId, followUps: [] };
     this.interactions.push(interaction);
     const discordUser = { ...user, global_name: user.global_name ?? null, discriminator: '0', avatar: null };
     const isDm = channel.type === 1;
@@ -512,7 +514,7 @@ export class FakeDiscord {
       const path = match[2];
       this.requests.push(`${method} ${path}`);
       // interaction callbacks are authorised by the interaction's token, not the bot's
-      if (!path.startsWith('/interactions/') && req.headers.authorization !== `Bot ${this.token}`) throw new HttpError(401, { message: '401: Unauthorized', code: 0 });
+      if (!path.startsWith('/interactions/') && !path.startsWith('/webhooks/') && req.headers.authorization !== `Bot ${this.token}`) throw new HttpError(401, { message: '401: Unauthorized', code: 0 });
       const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req);
       const result = this.route(method, path, url.searchParams, body);
       if (result === undefined) { res.writeHead(204).end(); return; }
@@ -538,6 +540,7 @@ export class FakeDiscord {
       return this.channelPayload(this.channels.get(id)!);
     }
     if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && method === 'POST') return this.interactionCallback(m[1], m[2], body);
+    if ((m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path)) && method === 'POST') return this.interactionFollowUp(m[1], m[2], body);
     if ((m = /^\/channels\/(\d+)$/.exec(path)) && method === 'GET') return this.channelPayload(this.channelOrThrow(m[1]));
     if ((m = /^\/channels\/(\d+)\/typing$/.exec(path)) && method === 'POST') {
       this.channelOrThrow(m[1]);
@@ -620,6 +623,20 @@ export class FakeDiscord {
     channel.messages.push(message);
     this.dispatchMessageCreate(channel, message);
     return this.toApi(message, channel);
+  }
+
+  /** A follow-up to an interaction: only with its token, and only after the interaction was acknowledged. */
+  private interactionFollowUp(applicationId: string, token: string, body: any): Record<string, unknown> {
+    const interaction = this.interactions.find((i) => i.token === token);
+    if (applicationId !== this.bot.id || !interaction || !interaction.response) throw new HttpError(404, { message: 'Unknown Webhook', code: 10015 });
+    if (!(typeof body?.content === 'string' && body.content.trim() !== '')) throw new HttpError(400, { message: 'Cannot send an empty message', code: 50006 });
+    interaction.followUps.push({ content: body.content, flags: body.flags });
+    const { channel } = this.findMessage(interaction.messageId);
+    return {
+      id: this.snowflake(), type: 0, channel_id: channel.id, content: body.content, author: { ...this.bot, discriminator: '0', avatar: null },
+      timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [],
+      attachments: [], embeds: [], components: [], pinned: false, flags: body.flags ?? 0, webhook_id: this.bot.id, application_id: this.bot.id,
+    };
   }
 
   private interactionCallback(id: string, token: string, body: any): undefined {

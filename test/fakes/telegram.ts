@@ -3,7 +3,10 @@
 // - getUpdates: updates get increasing update_id; a call with `offset` confirms (forgets) every
 //   update below it, returns those from it on (at most `limit`, filtered by allowed_updates),
 //   waits up to `timeout` seconds for one; a negative offset counts from the end; a second
-//   concurrent getUpdates ends the first with 409 Conflict, as Telegram does
+//   concurrent getUpdates ends the first with 409 Conflict, as Telegram does; an offset more than
+//   10 past the newest update confirms nothing and answers from the oldest held update, as the
+//   real Bot API does (ids restart after a week idle: `restartUpdateIds`)
+// - text messages carry `entities`, with `bot_command` for every /command as Telegram marks them
 // - sendMessage: 1–4,096 characters after entity parsing ("message is too long"), parse_mode HTML
 //   and MarkdownV2 parsed, malformed formatting refused with "can't parse entities", replies to
 //   unknown messages refused unless allow_sending_without_reply, inline keyboards checked
@@ -24,7 +27,12 @@ export interface FakeTgMessage {
   from: FakeTgUser;
   date: number;
   text?: string;
+  entities?: Array<{ type: string; offset: number; length: number }>;
   caption?: string;
+  forward_origin?: Record<string, unknown>;
+  voice?: Record<string, unknown>;
+  sticker?: Record<string, unknown>;
+  location?: { latitude: number; longitude: number };
   photo?: Array<{ file_id: string; file_unique_id: string; width: number; height: number; file_size: number }>;
   document?: { file_id: string; file_unique_id: string; file_name: string; mime_type: string; file_size: number };
   reply_to_message?: { message_id: number };
@@ -117,6 +125,8 @@ export class FakeTelegram {
 
   private readonly updates: Array<Record<string, unknown> & { update_id: number }> = [];
   private nextUpdateId = 700_000_001;
+  /** the id of the newest update ever made (Telegram's "last update id") */
+  private lastUpdateId = 0;
   private nextUserId = 10_000_001;
   private readonly chats = new Map<number, { chat: FakeTgChat; messages: FakeTgMessage[]; nextId: number; started: boolean }>();
   private readonly files = new Map<string, { path: string; data: Buffer }>();
@@ -152,7 +162,31 @@ export class FakeTelegram {
 
   /** The user writes to the bot (in their private chat, or in a group). */
   says(from: FakeTgUser, text: string, options: { chat?: FakeTgChat } = {}): FakeTgMessage {
-    return this.userMessage(from, options.chat, { text });
+    return this.userMessage(from, options.chat, { text, ...entitiesOf(text) });
+  }
+
+  /** The user forwards a text written by `original` (a user, or a hidden user's name). */
+  forwards(from: FakeTgUser, original: FakeTgUser | string, text: string): FakeTgMessage {
+    const date = Math.floor(Date.now() / 1000) - 3600;
+    const origin = typeof original === 'string' ? { type: 'hidden_user', date, sender_user_name: original } : { type: 'user', date, sender_user: original };
+    return this.userMessage(from, undefined, { text, ...entitiesOf(text), forward_origin: origin });
+  }
+
+  /** A message Lares cannot read (a voice note, a sticker, a location…), as Telegram sends it. */
+  sendsUnreadable(from: FakeTgUser, kind: 'voice' | 'sticker' | 'location'): FakeTgMessage {
+    const content: Partial<FakeTgMessage> = kind === 'voice'
+      ? { voice: { file_id: 'voice-1', file_unique_id: 'voice-1-u', duration: 3, mime_type: 'audio/ogg', file_size: 4000 } }
+      : kind === 'sticker'
+        ? { sticker: { file_id: 'sticker-1', file_unique_id: 'sticker-1-u', type: 'regular', width: 512, height: 512, is_animated: false, is_video: false, emoji: '👍' } }
+        : { location: { latitude: 52.37, longitude: 4.89 } };
+    return this.userMessage(from, undefined, content);
+  }
+
+  /** Telegram's update ids start again from `next` (after a week without updates, they restart at random). */
+  restartUpdateIds(next: number): void {
+    // Telegram does so only when it holds nothing (a bot idle for a week)
+    if (this.updates.length > 0) throw new Error('update ids restart only when no update is held');
+    this.nextUpdateId = next;
   }
 
   sendsPhoto(from: FakeTgUser, data: Buffer, caption?: string): FakeTgMessage {
@@ -248,6 +282,7 @@ export class FakeTelegram {
   }
 
   private push(update: Record<string, unknown>): void {
+    this.lastUpdateId = this.nextUpdateId;
     this.updates.push({ update_id: this.nextUpdateId++, ...update });
     this.changed();
     void this.deliver();
@@ -391,6 +426,8 @@ export class FakeTelegram {
     // another long poll is waiting: Telegram ends it with a conflict
     this.pendingPoll?.(new ApiError(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running'));
     const pick = () => {
+      // far past the newest update: Telegram confirms nothing and answers from the oldest it holds
+      if (offset > this.lastUpdateId + 10) return this.updates.filter((u) => !allowed || allowed.some((k) => k in u)).slice(0, limit);
       if (offset > 0) { while (this.updates.length > 0 && this.updates[0].update_id < offset) this.updates.shift(); }
       if (offset < 0) this.updates.splice(0, Math.max(0, this.updates.length + offset));
       return this.updates.filter((u) => !allowed || allowed.some((k) => k in u)).slice(0, limit);
@@ -476,6 +513,15 @@ export class FakeTelegram {
     message.sent = { parse_mode: p.parse_mode, raw: p.text };
     return this.toApi(message);
   }
+}
+
+/** Telegram's entities for a text: a `bot_command` for each /command (at the start or after a space). */
+function entitiesOf(text: string): { entities?: FakeTgMessage['entities'] } {
+  const entities: NonNullable<FakeTgMessage['entities']> = [];
+  for (const match of text.matchAll(/(^|\s)(\/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]{3,32})?)(?=$|\s|[.,!?;:])/g)) {
+    entities.push({ type: 'bot_command', offset: match.index + match[1].length, length: match[2].length });
+  }
+  return entities.length > 0 ? { entities } : {};
 }
 
 export async function startFakeTelegram(): Promise<FakeTelegram> {

@@ -114,7 +114,8 @@ test('restart: messages sent while Lares was down are answered once; nothing ans
   await h.start();
   await h.fake.waitFor(() => h.fake.botMessages(h.owner.id).length === 3, 'both missed messages answered');
   assert.deepEqual(h.agent.calls.map((c) => String(c.content).replace(/^\[[^\]]+\] /, '')), ['one', 'two (while down)', 'three (while down)']);
-  assert.ok(Number(await h.store.getMeta('telegram.update_offset')) > 0, 'the offset is stored');
+  assert.ok(Number(await h.store.getMeta(`telegram.${h.fake.bot.id}.update_offset`)) > 0, 'the offset is stored, per bot');
+  assert.equal(await h.store.getMeta('telegram.update_offset'), undefined, 'not under the old shared key');
   for (let i = 0; i < 100 && (await h.store.getMeta('telegram.inbox')) !== '[]'; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(await h.store.getMeta('telegram.inbox'), '[]', 'nothing left unanswered');
 });
@@ -172,4 +173,46 @@ test('in an allowed group, commands are refused: memory is shown in the private 
   const reply = await h.fake.waitFor(() => h.fake.botMessages(group.id)[0], 'the answer');
   assert.equal(reply.text, 'Commands work in our private chat only.');
   assert.ok(h.fake.calls.includes('setMyCommands'), 'the command menu is set');
+});
+
+test('only a known command at the start is a command: "/tmp is full again" and "/deploy" reach the agent', async (t) => {
+  const h = await telegramHarness(t);
+  await h.start();
+  h.fake.says(h.owner, '/tmp is full again');
+  h.fake.says(h.owner, '/deploy now please');
+  h.fake.says(h.owner, 'see /memory later');
+  h.fake.says(h.owner, '/help');
+  await h.fake.waitFor(() => h.fake.botMessages(h.owner.id).length === 4, 'four answers');
+  assert.deepEqual(h.agent.calls.map((c) => String(c.content).replace(/^\[[^\]]+\] /, '')), ['/tmp is full again', '/deploy now please', 'see /memory later']);
+  assert.ok(!h.fake.botMessages(h.owner.id).some((m) => /Unknown command/.test(m.text ?? '')));
+  assert.ok(h.fake.botMessages(h.owner.id).some((m) => /this is Lares/.test(m.text ?? '')), '/help is still answered by Lares');
+});
+
+test('a forwarded message is marked as forwarded for the agent', async (t) => {
+  const h = await telegramHarness(t);
+  await h.start();
+  const alex = h.fake.user('Alex');
+  h.fake.forwards(h.owner, alex, 'dinner at 8?');
+  h.fake.forwards(h.owner, 'Sam Hidden', 'the wifi password is on the fridge');
+  await h.agent.waitFor(() => h.agent.calls.length === 2, 'two turns');
+  assert.match(String(h.agent.calls[0].content), /^\[Robin at [^\]]+ on Telegram, forwarded from Alex\] dinner at 8\?$/);
+  assert.match(String(h.agent.calls[1].content), /forwarded from Sam Hidden\] the wifi password/);
+});
+
+test('voice notes, stickers and locations get one reply saying Lares cannot read them yet', async (t) => {
+  const h = await telegramHarness(t);
+  await h.start();
+  const voice = h.fake.sendsUnreadable(h.owner, 'voice');
+  const sticker = h.fake.sendsUnreadable(h.owner, 'sticker');
+  const location = h.fake.sendsUnreadable(h.owner, 'location');
+  const replies = await h.fake.waitFor(() => { const m = h.fake.botMessages(h.owner.id); return m.length === 3 && m; }, 'three replies');
+  assert.equal(replies[0].reply_to_message?.message_id, voice.message_id);
+  assert.match(replies[0].text!, /cannot read voice notes yet/);
+  assert.equal(replies[1].reply_to_message?.message_id, sticker.message_id);
+  assert.match(replies[1].text!, /cannot read stickers yet/);
+  assert.equal(replies[2].reply_to_message?.message_id, location.message_id);
+  assert.match(replies[2].text!, /cannot read locations yet/);
+  assert.equal(h.agent.calls.length, 0);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(h.fake.botMessages(h.owner.id).length, 3, 'once each');
 });

@@ -1,7 +1,7 @@
 // The console in a real browser: headless Chromium (Debian's `chromium`, installed by
 // scripts/ensure-chromium.sh) driven by playwright-core. Logs in with a one-time link, chats
 // against the fake Anthropic API, edits a block and sees the edit in its history, approves a
-// pending shell command and sees it run exactly once, searches the history, and screenshots every
+// pending shell command (clicking twice) and sees it run exactly once, searches the history, and screenshots every
 // page at desktop and phone widths (checked not blank; UPDATE_SCREENSHOTS=1 writes docs/screenshots/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,9 +129,16 @@ test('the console in headless Chromium', { timeout: 180_000 }, async (t) => {
     await page.locator('#log details.tool summary', { hasText: 'run_shell_command' }).last().click();
     assert.match(await page.locator('#log details.tool[open] pre').first().innerText(), /echo ran >>/);
     await shoot(browser, page, 'chat');
-    await card.getByRole('button', { name: 'Approve', exact: true }).click();
-    await page.waitForURL(`${h.base}/`);
+    // the decision posts, runs the call, and comes back to the chat (a second post would only get
+    // "already decided": test/web/console.test.ts)
+    const [decided] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/approve'), { timeout: 15_000 }),
+      card.getByRole('button', { name: 'Approve', exact: true }).click(),
+    ]);
+    assert.ok([200, 302, 303].includes(decided.status()), `the decision answered ${decided.status()}`);
+    await page.waitForLoadState('load');
     await page.locator('#pending', { hasText: 'No approvals waiting.' }).waitFor();
+    assert.equal(await page.locator('.error').count(), 0);
     assert.equal(readFileSync(file, 'utf8'), 'ran\n');
     // the outcome comes back into the conversation as a turn
     await page.locator('#log .msg.assistant', { hasText: 'Done, it ran.' }).waitFor({ timeout: 15_000 });

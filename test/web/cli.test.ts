@@ -1,5 +1,7 @@
 // `lares web` and `lares run` with LARES_WEB=true as a person runs them: the real CLI prints the
-// console's address and a one-time login link, serves /health beside it, and stops on SIGTERM.
+// console's address (and, off a terminal, how to get a login link: never the link itself, which
+// would land in the journal), serves /health beside it, and stops on SIGTERM. `lares web
+// --login-link` makes a link for the console that runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,11 +26,23 @@ test('lares web --help, a refused plain-HTTP address (exit 2), and --login-link'
   const plain = await runLares(['web'], { env: { ...env, LARES_WEB_HOST: '0.0.0.0' } });
   assert.equal(plain.code, 2);
   assert.match(plain.stderr, /plain HTTP/);
+  // every address, and no LARES_WEB_ORIGIN to say which name browsers use: refused, with the way out
+  const wildcard = await runLares(['web'], { env: { ...env, LARES_WEB_HOST: '0.0.0.0', LARES_WEB_ALLOW_PLAIN_HTTP: 'true' } });
+  assert.equal(wildcard.code, 2);
+  assert.match(wildcard.stderr, /Set LARES_WEB_ORIGIN/);
   const link = await runLares(['web', '--login-link'], { env });
   assert.equal(link.code, 0, link.stderr);
   assert.match(link.stdout, /^http:\/\/127\.0\.0\.1:8766\/login\/link\?code=[\w.%-]+\n$/);
   assert.ok(!link.stdout.includes(TOKEN) && !link.stderr.includes(TOKEN), 'the token is never printed');
 });
+
+/** `lares web --login-link` beside a running console (same store): the code of the link it prints. */
+async function loginCodeFromCli(env: Record<string, string>): Promise<string> {
+  const result = await runLares(['web', '--login-link'], { env });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^http:\/\/127\.0\.0\.1:\d+\/login\/link\?code=[\w.%-]+\n$/);
+  return new URL(result.stdout.trim()).searchParams.get('code')!;
+}
 
 async function waitForLine(read: () => string, pattern: RegExp, exited: () => boolean): Promise<RegExpExecArray> {
   for (;;) {
@@ -39,19 +53,16 @@ async function waitForLine(read: () => string, pattern: RegExp, exited: () => bo
   }
 }
 
-test('lares web: prints the URL and a login link, serves the console and /health, stops on SIGTERM', async (t) => {
+test('lares web: prints the URL (a login link only on a terminal), serves the console and /health, stops on SIGTERM', async (t) => {
   const anthropic = await startFakeAnthropic();
   const dir = mkdtempSync(join(tmpdir(), 'lares-webcli-'));
   t.after(async () => { await anthropic.close(); rmSync(dir, { recursive: true, force: true }); });
-  const child = spawn(NODE, [LARES_BIN, 'web'], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'info', LARES_EMBEDDER: 'none',
-      ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
-      SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true', LARES_HTTP_PORT: '0', LARES_WEB_TOKEN: TOKEN,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = {
+    PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'info', LARES_EMBEDDER: 'none',
+    ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
+    SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true', LARES_HTTP_PORT: '0', LARES_WEB_TOKEN: TOKEN,
+  };
+  const child = spawn(NODE, [LARES_BIN, 'web'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -60,13 +71,15 @@ test('lares web: prints the URL and a login link, serves the console and /health
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
 
   const [, url] = await waitForLine(() => stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
-  const [, link] = await waitForLine(() => stdout, /Log in \(one-time link, 15 minutes\): (\S+)\n/, () => child.exitCode !== null);
-  assert.ok(link.startsWith(`${url}/login/link?code=`));
+  await waitForLine(() => stdout, /For a one-time login link, run: npx lares web --login-link\n/, () => child.exitCode !== null);
+  assert.ok(!stdout.includes('code='), 'stdout is not a terminal (a journal): no working link in it');
+  const code = await loginCodeFromCli(env);
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);
   assert.equal(((await health.json()) as { status: string }).status, 'ok');
   const browser = new Browserish(url);
-  assert.equal((await browser.post('/login/link', { code: new URL(link).searchParams.get('code')! }, { csrf: false })).status, 303);
+  assert.equal((await browser.post('/login/link', { code }, { csrf: false })).status, 303);
+  assert.equal((await new Browserish(url).post('/login/link', { code }, { csrf: false })).status, 401, 'once');
   await browser.refreshCsrf();
   const chat = await browser.post('/chat', { message: 'hello from the console' }, { headers: { accept: 'text/event-stream' } });
   assert.match(await chat.text(), /event: done/);
@@ -83,17 +96,14 @@ test('lares run with LARES_WEB=true serves the console beside /health', async (t
   const dir = mkdtempSync(join(tmpdir(), 'lares-webrun-'));
   t.after(async () => { await anthropic.close(); await discord.close(); rmSync(dir, { recursive: true, force: true }); });
   const owner = discord.user('robin');
-  const child = spawn(NODE, [LARES_BIN, 'run'], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'info', LARES_EMBEDDER: 'none',
-      ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
-      SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true',
-      DISCORD_BOT_TOKEN: discord.token, DISCORD_CHANNEL_ID: discord.channelId, DISCORD_OWNER_ID: owner.id, DISCORD_API_URL: discord.apiUrl,
-      LARES_HTTP_PORT: '0', LARES_PERCH_INTERVAL_MINUTES: '0', LARES_WEB: 'true',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = {
+    PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'info', LARES_EMBEDDER: 'none',
+    ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
+    SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true',
+    DISCORD_BOT_TOKEN: discord.token, DISCORD_CHANNEL_ID: discord.channelId, DISCORD_OWNER_ID: owner.id, DISCORD_API_URL: discord.apiUrl,
+    LARES_HTTP_PORT: '0', LARES_PERCH_INTERVAL_MINUTES: '0', LARES_WEB: 'true',
+  };
+  const child = spawn(NODE, [LARES_BIN, 'run'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -101,12 +111,13 @@ test('lares run with LARES_WEB=true serves the console beside /health', async (t
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   const [, url] = await waitForLine(() => stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
-  const [, link] = await waitForLine(() => stdout, /Log in \(one-time link, 15 minutes\): (\S+)\n/, () => child.exitCode !== null);
+  await waitForLine(() => stdout, /For a one-time login link, run: npx lares web --login-link\n/, () => child.exitCode !== null);
+  assert.ok(!stdout.includes('code='), 'no working link in a journal');
   // the same port serves /health and the console
   assert.notEqual((await fetch(`${url}/health`)).status, 404);
   assert.equal((await fetch(`${url}/`, { redirect: 'manual' })).headers.get('location'), '/login');
   const browser = new Browserish(url);
-  assert.equal((await browser.post('/login/link', { code: new URL(link).searchParams.get('code')! }, { csrf: false })).status, 303);
+  assert.equal((await browser.post('/login/link', { code: await loginCodeFromCli(env) }, { csrf: false })).status, 303);
   await browser.refreshCsrf();
   assert.equal((await browser.get('/memory')).status, 200);
   child.kill('SIGTERM');

@@ -432,6 +432,8 @@ class DiscordChannelImpl implements DiscordChannel {
       if (interaction.user.id === this.#ownerId) this.#o.onOwnerActivity?.('discord');
       const outcome = await bridge.handleButton(parsed.approvalId, parsed.action, interaction.user.id, { beforeDecision: () => interaction.deferUpdate() });
       if (!interaction.deferred && !interaction.replied) await ephemeral(outcome.notice);
+      // acknowledged, but the queue had it decided elsewhere: say so (the update was deferred)
+      else if (!outcome.decided && !outcome.explained) await interaction.followUp({ content: outcome.notice, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
     })().catch((error: unknown) => {
       this.#log.error({ event: 'approval_button_failed', approvalId: parsed.approvalId, err: errorMessage(error) }, 'could not act on an approval button');
     }));

@@ -63,19 +63,31 @@ export async function startHealthServer(options: {
   handle?(req: IncomingMessage, res: ServerResponse): void;
 }): Promise<HealthServer> {
   const host = options.host ?? '127.0.0.1';
+  // a throw in a request listener would end the whole process: every request is answered instead
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      if (res.headersSent) { res.destroy(); return; }
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(text);
     };
-    if (path !== '/health' && options.handle) { options.handle(req, res); return; }
-    if (path !== '/health') { reply(404, { error: 'not found: the only route is GET /health' }); return; }
-    if (req.method !== 'GET' && req.method !== 'HEAD') { reply(405, { error: 'method not allowed: use GET' }, { allow: 'GET, HEAD' }); return; }
-    Promise.resolve()
-      .then(() => options.report())
-      .then((report) => reply(report.status === 'ok' ? 200 : 503, report))
-      .catch((error: unknown) => reply(500, { status: 'error', error: errorMessage(error) }));
+    try {
+      let path: string;
+      try {
+        path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      } catch {
+        reply(400, { error: 'bad request: the request target is not a valid URL path' });
+        return;
+      }
+      if (path !== '/health' && options.handle) { options.handle(req, res); return; }
+      if (path !== '/health') { reply(404, { error: 'not found: the only route is GET /health' }); return; }
+      if (req.method !== 'GET' && req.method !== 'HEAD') { reply(405, { error: 'method not allowed: use GET' }, { allow: 'GET, HEAD' }); return; }
+      Promise.resolve()
+        .then(() => options.report())
+        .then((report) => reply(report.status === 'ok' ? 200 : 503, report))
+        .catch((error: unknown) => reply(500, { status: 'error', error: errorMessage(error) }));
+    } catch (error) {
+      try { reply(500, { status: 'error', error: errorMessage(error) }); } catch { res.destroy(); }
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new LaresError('CONFIG_INVALID',

@@ -2,14 +2,18 @@
 // - long polling (getUpdates): no public address needed at home; or a webhook when
 //   TELEGRAM_WEBHOOK_URL is set (telegram-webhook.ts). Each update is written to a small inbox
 //   in the store before Telegram is told it arrived (the next getUpdates, or the webhook's 200),
-//   and the offset is stored too: a restart neither loses a message (the inbox is replayed) nor
-//   repeats one (the offset, and each turn's sourceRef `telegram:<chat>:<message_id>`)
+//   and the offset is stored too (per bot: `telegram.<botId>.update_offset`): a restart neither
+//   loses a message (the inbox is replayed) nor repeats one (the offset, the inbox, and each turn's
+//   sourceRef `telegram:<chat>:<message_id>`). What Telegram sends is trusted over the stored
+//   offset: its ids restart after a week idle, and another token or Bot API server has others
 // - answers the owner (TELEGRAM_OWNER_ID) in a private chat, and in the groups of
 //   TELEGRAM_ALLOWED_CHAT_IDS; everyone else, other groups and bots are ignored with a log line
-// - text, photos (as image content), images and small text files sent as documents
+// - text, photos (as image content), images and small text files sent as documents; forwarded
+//   messages say whom they are from; voice notes, stickers, locations... are answered "cannot read yet"
 // - replies as HTML made from Lares's Markdown, split under 4,096 characters; when Telegram
 //   refuses the formatting the same text goes out plain, so nothing is lost
-// - /start, /help, /memory, /approvals, /context
+// - /start, /help, /memory, /approvals, /context (a `bot_command` at the start naming one of
+//   them); any other "/word" ("/tmp is full again") goes to the agent
 // - approval cards with an inline keyboard (../approval-bridge.ts); perch time and scheduled
 //   jobs when it is the channel that runs them (`schedule`)
 import type { Bot } from 'grammy';
@@ -55,8 +59,18 @@ export interface TelegramChannel extends Channel {
   post(text: string, options?: { chatId?: string; replyTo?: number; buttons?: ApprovalButton[] }): Promise<string[]>;
 }
 
-const OFFSET_KEY = 'telegram.update_offset';
+/** the offset of an older Lares, before it was kept per bot (read once, as a starting point) */
+const LEGACY_OFFSET_KEY = 'telegram.update_offset';
+/** per bot: another token on the same database has its own update ids */
+const offsetKey = (botId: number | string) => `telegram.${botId}.update_offset`;
 const INBOX_KEY = 'telegram.inbox';
+/** the commands Lares answers itself; any other "/word" is a message for the agent */
+const COMMANDS = new Set(['start', 'help', 'memory', 'approvals', 'context']);
+/** message kinds Lares cannot read yet: the owner is told so instead of silence */
+const UNREADABLE: Array<[keyof Message, string]> = [
+  ['voice', 'voice notes'], ['audio', 'audio files'], ['video_note', 'video notes'], ['video', 'videos'], ['animation', 'GIFs'],
+  ['sticker', 'stickers'], ['location', 'locations'], ['venue', 'venues'], ['contact', 'contacts'], ['poll', 'polls'], ['dice', 'dice'],
+];
 const EVENT_CURSOR_KEY = 'telegram.events.last_id';
 const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp' };
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -84,6 +98,26 @@ export async function startTelegramChannel(options: TelegramChannelOptions): Pro
   return channel;
 }
 
+/** What kind of unreadable message this is ("voice notes"), if it is one. */
+function unreadableKind(message: Message): string | undefined {
+  return UNREADABLE.find(([field]) => message[field] !== undefined)?.[1];
+}
+
+/** Who a forwarded message came from, as the agent should see it. */
+function forwardedFrom(message: Message): string | undefined {
+  const origin = message.forward_origin;
+  if (!origin) return undefined;
+  const name = (who: { first_name?: string; last_name?: string; username?: string; title?: string }) =>
+    who.title ?? ([who.first_name, who.last_name].filter(Boolean).join(' ') || (who.username ? `@${who.username}` : 'someone'));
+  switch (origin.type) {
+    case 'user': return name(origin.sender_user);
+    case 'hidden_user': return origin.sender_user_name;
+    case 'chat': return name(origin.sender_chat);
+    case 'channel': return `the channel ${name(origin.chat)}`;
+    default: return 'someone';
+  }
+}
+
 class TelegramChannelImpl implements TelegramChannel {
   readonly name = 'telegram' as const;
   readonly bot: Bot;
@@ -101,6 +135,11 @@ class TelegramChannelImpl implements TelegramChannel {
   /** updates taken from Telegram whose turn is not answered yet, by update id */
   readonly #inbox = new Map<number, Update>();
   #offset = 0;
+  #offsetKey = LEGACY_OFFSET_KEY;
+  /** inbox writes, one after another: an older snapshot never lands after a newer one */
+  #inboxWrites: Promise<unknown> = Promise.resolve();
+  /** queue events by id, in arrival order, and whether each is handled (the cursor's prefix) */
+  readonly #eventsInFlight: Array<{ id: number; finished: boolean }> = [];
   #intake: Promise<void> = Promise.resolve();
   #outbox: Promise<unknown> = Promise.resolve();
   #polling: Promise<void> | undefined;
@@ -139,7 +178,11 @@ class TelegramChannelImpl implements TelegramChannel {
       const hint = /401|404|unauthorized|not found/i.test(text) ? 'Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather (/mybots → your bot → API Token)' : 'could not reach Telegram';
       throw new LaresError('TELEGRAM_ERROR', `${hint} (${text})`, { cause: error });
     }
-    this.#offset = Number(await this.#o.store.getMeta(OFFSET_KEY) ?? 0) || 0;
+    // per bot: the bot id is the token's numeric prefix (getMe says the same)
+    const botId = this.bot.botInfo?.id ?? /^(\d+):/.exec(this.#token)?.[1] ?? 'bot';
+    this.#offsetKey = offsetKey(botId);
+    const savedOffset = (await this.#o.store.getMeta(this.#offsetKey)) ?? (await this.#o.store.getMeta(LEGACY_OFFSET_KEY));
+    this.#offset = Number(savedOffset ?? 0) || 0;
     const stored = await this.#o.store.getMeta(INBOX_KEY);
     if (stored) {
       try { for (const update of JSON.parse(stored) as Update[]) this.#inbox.set(update.update_id, update); } catch { /* a broken inbox is empty */ }
@@ -220,8 +263,13 @@ class TelegramChannelImpl implements TelegramChannel {
         delay = Math.min(delay * 2, 30_000);
         continue;
       }
+      if (updates.length > 0 && updates.every((u) => u.update_id < this.#offset)) {
+        // Telegram's ids restarted (a week idle, another token, another Bot API server): what the
+        // server returns is what there is; the inbox and each turn's sourceRef prevent double answers
+        this.#log.warn({ event: 'telegram_offset_reset', savedOffset: this.#offset, firstUpdateId: updates[0].update_id }, 'Telegram update ids are below the saved offset (ids restarted or another bot); starting again from what Telegram sends');
+      }
       try {
-        for (const update of updates) await this.#take(update);
+        for (const update of updates) await this.#take(update, true);
       } catch (error) {
         if (this.#closed) return;
         // not stored, so not confirmed: the next getUpdates brings the update again
@@ -231,25 +279,34 @@ class TelegramChannelImpl implements TelegramChannel {
     }
   }
 
-  /** One update from Telegram: stored (a message in the inbox, the offset), then handled. */
-  #take(update: Update): Promise<void> {
+  /**
+   * One update from Telegram: stored (a message in the inbox, then the offset when polling), then
+   * handled. Nothing is dropped by offset: what the server sends is trusted (its ids may restart);
+   * an update already in the inbox (delivered again) is not handled twice.
+   */
+  #take(update: Update, polling = false): Promise<void> {
     const step = this.#taking.then(async () => {
       // closing: not taken, so Telegram keeps it (the webhook answers an error, polling stops)
       if (this.#closed) throw new Error('the Telegram channel is closing');
-      if (update.update_id < this.#offset) return; // delivered again
+      const again = this.#inbox.has(update.update_id);
       // kept before Telegram is told it may forget the update
-      if (update.message) await this.#saveInbox(() => this.#inbox.set(update.update_id, update));
-      this.#offset = update.update_id + 1;
-      await this.#o.store.setMeta(OFFSET_KEY, String(this.#offset));
-      await this.bot.handleUpdate(update);
+      if (update.message && !again) await this.#saveInbox(() => this.#inbox.set(update.update_id, update));
+      if (polling) {
+        this.#offset = update.update_id + 1;
+        await this.#o.store.setMeta(this.#offsetKey, String(this.#offset));
+      }
+      if (!again) await this.bot.handleUpdate(update);
     });
     this.#taking = step.catch(() => undefined);
     return step;
   }
 
-  async #saveInbox(change: () => void): Promise<void> {
+  /** Changes the inbox and writes it, each write after the one before (a snapshot taken when it runs). */
+  #saveInbox(change: () => void): Promise<void> {
     change();
-    await this.#o.store.setMeta(INBOX_KEY, JSON.stringify([...this.#inbox.values()]));
+    const write = this.#inboxWrites.then(() => this.#o.store.setMeta(INBOX_KEY, JSON.stringify([...this.#inbox.values()])));
+    this.#inboxWrites = write.catch(() => undefined);
+    return write;
   }
 
   #done(updateId: number): Promise<void> {
@@ -262,7 +319,9 @@ class TelegramChannelImpl implements TelegramChannel {
   // ---- incoming ------------------------------------------------------------------------
 
   #onMessage(message: Message, updateId: number): void {
-    if (this.#closed || !this.#accepts(message)) { void this.#done(updateId); return; }
+    // closing: the message stays in the inbox, and the next start answers it
+    if (this.#closed) return;
+    if (!this.#accepts(message)) { void this.#done(updateId); return; }
     this.#o.onOwnerActivity?.('telegram');
     this.#intake = this.#intake.then(() => this.#handle(message, updateId)).catch((error: unknown) => {
       this.#log.error({ event: 'telegram_message_failed', messageId: message.message_id, err: this.#err(error) }, 'could not hand a Telegram message to the agent');
@@ -285,7 +344,7 @@ class TelegramChannelImpl implements TelegramChannel {
       this.#log.info({ event: 'telegram_ignored', reason: 'group not allowed', ...meta }, 'ignored a message in a group that is not in TELEGRAM_ALLOWED_CHAT_IDS');
       return false;
     }
-    if (!message.text && !message.caption && !message.photo && !message.document) {
+    if (!message.text && !message.caption && !message.photo && !message.document && !unreadableKind(message)) {
       this.#log.info({ event: 'telegram_ignored', reason: 'unsupported', ...meta }, 'ignored a Telegram message without text, photo or file');
       return false;
     }
@@ -294,11 +353,18 @@ class TelegramChannelImpl implements TelegramChannel {
 
   async #handle(message: Message, updateId: number): Promise<void> {
     const chatId = String(message.chat.id);
-    const command = /^\/([a-z_]+)(?:@\w+)?(?:\s+([\s\S]*))?$/i.exec(message.text ?? '');
+    const kind = !message.text && !message.caption && !message.photo && !message.document ? unreadableKind(message) : undefined;
+    if (kind) {
+      this.#log.info({ event: 'telegram_unreadable', kind, messageId: message.message_id, chatId }, 'a kind of Telegram message Lares cannot read yet');
+      await this.#send(chatId, `I cannot read ${kind} yet: please write it as text (or send a photo or a small text file).`, message.message_id, undefined, { plain: true });
+      await this.#done(updateId);
+      return;
+    }
+    const command = this.#commandOf(message);
     if (command) {
       // memory and approvals are the owner's business: never shown to a group
       if (message.chat.type !== 'private') await this.#send(chatId, 'Commands work in our private chat only.', message.message_id, undefined, { plain: true });
-      else await this.#command(chatId, message.message_id, command[1].toLowerCase(), (command[2] ?? '').split(/\s+/).filter(Boolean));
+      else await this.#command(chatId, message.message_id, command.name, command.args);
       await this.#done(updateId);
       return;
     }
@@ -314,6 +380,20 @@ class TelegramChannelImpl implements TelegramChannel {
       .then(() => this.#done(updateId))
       .finally(stopTyping);
     this.#track(turn);
+  }
+
+  /**
+   * A command for Lares: Telegram marks it as a `bot_command` entity at the start of the text,
+   * and it names one of Lares's commands (for this bot). "/tmp is full again" is a message.
+   */
+  #commandOf(message: Message): { name: string; args: string[] } | undefined {
+    const text = message.text ?? '';
+    const entity = message.entities?.find((e) => e.type === 'bot_command' && e.offset === 0);
+    if (!entity) return undefined;
+    const [name, mention] = text.slice(1, entity.length).split('@');
+    if (!COMMANDS.has(name.toLowerCase())) return undefined;
+    if (mention && mention.toLowerCase() !== (this.bot.botInfo?.username ?? '').toLowerCase()) return undefined;
+    return { name: name.toLowerCase(), args: text.slice(entity.length).split(/\s+/).filter(Boolean) };
   }
 
   async #command(chatId: string, replyTo: number, name: string, args: string[]): Promise<void> {
@@ -345,7 +425,8 @@ class TelegramChannelImpl implements TelegramChannel {
     const author = [from.first_name, from.last_name].filter(Boolean).join(' ') || from.username || String(from.id);
     const at = new Date(message.date * 1000).toISOString();
     const where = message.chat.type === 'private' ? '' : ` (in ${message.chat.title ?? 'a group'})`;
-    const header = `[${author} at ${at} on Telegram${where}]`;
+    const forwarded = forwardedFrom(message);
+    const header = `[${author} at ${at} on Telegram${where}${forwarded ? `, forwarded from ${forwarded}` : ''}]`;
     const said = message.text ?? message.caption ?? '';
     const blocks: ContentBlock[] = [{ type: 'text', text: said ? `${header} ${said}` : header }];
     if (message.photo && message.photo.length > 0) {
@@ -424,6 +505,8 @@ class TelegramChannelImpl implements TelegramChannel {
         beforeDecision: async () => { acknowledged = true; await answer(parsed.action === 'deny' ? 'Denying…' : 'Approving…'); },
       });
       if (!acknowledged) await answer(outcome.notice, true);
+      // "Approving…" was shown, but the queue had it decided elsewhere: say so in the chat
+      else if (!outcome.decided && !outcome.explained) await this.#send(String(query.message?.chat.id ?? this.#ownerId), outcome.notice, query.message?.message_id, undefined, { plain: true });
     })().catch((error: unknown) => {
       this.#log.error({ event: 'approval_button_failed', approvalId: parsed.approvalId, err: this.#err(error) }, 'could not act on an approval button');
     }));
@@ -493,10 +576,19 @@ class TelegramChannelImpl implements TelegramChannel {
     } else {
       handled = this.approvalBridge?.handleEvent(event) ?? Promise.resolve();
     }
-    void this.#track(handled).then(async () => {
-      if (typeof event.id !== 'number' || event.id <= this.#eventCursor) return;
-      this.#eventCursor = event.id;
-      await this.#o.store.setMeta(EVENT_CURSOR_KEY, String(event.id));
+    const entry = typeof event.id === 'number' && event.id > this.#eventCursor ? { id: event.id, finished: false } : undefined;
+    if (entry) this.#eventsInFlight.push(entry);
+    void this.#track(handled).catch((error: unknown) => {
+      this.#log.error({ event: 'queue_event_failed', type: event.type, err: this.#err(error) }, 'could not handle an approval-queue event');
+    }).then(async () => {
+      if (!entry) return;
+      entry.finished = true;
+      // only over the finished prefix: an earlier event still running is replayed after a restart
+      let cursor = this.#eventCursor;
+      while (this.#eventsInFlight.length > 0 && this.#eventsInFlight[0].finished) cursor = Math.max(cursor, this.#eventsInFlight.shift()!.id);
+      if (cursor <= this.#eventCursor) return;
+      this.#eventCursor = cursor;
+      await this.#o.store.setMeta(EVENT_CURSOR_KEY, String(cursor));
     }).catch((error: unknown) => this.#log.error({ event: 'queue_event_failed', type: event.type, err: this.#err(error) }, 'could not handle an approval-queue event'));
   }
 

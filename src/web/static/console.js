@@ -42,6 +42,28 @@
     });
   }
 
+  // a decision is sent once: the first click disables the card's buttons (a double click on
+  // Approve would otherwise post twice, and the second answer would be "already decided")
+  document.addEventListener('submit', function (e) {
+    var target = e.target;
+    var card = target && target.closest ? target.closest('.approval') : null;
+    if (!card) return;
+    if (card.getAttribute('data-submitted') === 'true') { e.preventDefault(); return; }
+    card.setAttribute('data-submitted', 'true');
+    // after this event, so the form is still sent
+    window.setTimeout(function () {
+      card.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  // back from the next page (back-forward cache): the buttons work again
+  window.addEventListener('pageshow', function (e) {
+    if (!e.persisted) return;
+    document.querySelectorAll('.approval[data-submitted]').forEach(function (card) {
+      card.removeAttribute('data-submitted');
+      card.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
+    });
+  });
+
   var form = document.getElementById('chat-form');
   if (!form) return;
   scrollLog();
