@@ -6,7 +6,7 @@
 
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from './loopback.ts';
+import { closeServer, flattenHeaders, listenOnLoopback, readBody } from './http-plumbing.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
 export interface FakeAnthropicOptions {
@@ -804,32 +804,6 @@ function sendJson(res: ServerResponse, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new ApiError(413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.'));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
 export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const apiKey = options.apiKey ?? 'test-key';
   const contextWindow = options.contextWindow ?? 200_000;
@@ -848,7 +822,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     if (endpoint === 'messages') requests.push(record);
     if (endpoint === 'count_tokens') countRequests.push(record);
 
-    const raw = await readBody(req);
+    const raw = await readBody(req, { maxBytes: MAX_BODY_BYTES, tooLarge: () => new ApiError(413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.') });
     // Parsed before the checks so a rejected request is still recorded with what was sent.
     let parseError: Error | undefined;
     try {

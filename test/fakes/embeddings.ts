@@ -5,8 +5,8 @@
 // a hashed bag of words, so texts sharing words get similar vectors.
 
 import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from './loopback.ts';
+import type { ServerResponse } from 'node:http';
+import { closeServer, flattenHeaders, HttpError, listenOnLoopback, readBody } from './http-plumbing.ts';
 import { randomBytes } from 'node:crypto';
 import { tokenize } from './anthropic.ts';
 
@@ -88,40 +88,11 @@ function truncateTokens(text: string, limit: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP plumbing shared by the three fakes
-
-class HttpError extends Error {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers: Record<string, string>;
-  constructor(status: number, body: unknown, headers: Record<string, string> = {}) {
-    super(`HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-    this.headers = headers;
-  }
-}
+// HTTP plumbing shared by the three fakes (with http-plumbing.ts)
 
 interface Failure { status: number; body?: unknown; headers?: Record<string, string> }
 
 type Handler = (record: RecordedEmbeddingRequest, raw: string) => unknown;
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -149,7 +120,8 @@ async function serve(
       record.status = status;
       send(res, status, body, { ...extraHeaders(), ...headers });
     };
-    readBody(req).then((raw) => {
+    readBody(req).then((bytes) => {
+      const raw = bytes.toString('utf8');
       try {
         record.body = raw ? JSON.parse(raw) : undefined;
       } catch {

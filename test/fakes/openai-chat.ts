@@ -7,7 +7,7 @@
 
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from './loopback.ts';
+import { closeServer, flattenHeaders, HttpError, listenOnLoopback, readBody } from './http-plumbing.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { tokenize } from './anthropic.ts';
 
@@ -318,20 +318,6 @@ function ollamaTruncate(body: any, numCtx: number): { promptTokens: number; trun
 
 // ---------------------------------------------------------------------------------------------
 // Errors
-
-class HttpError extends Error {
-  readonly status: number;
-  /** An object is sent as JSON, a string as text/plain. */
-  readonly body: unknown;
-  readonly headers: Record<string, string>;
-
-  constructor(status: number, body: unknown, headers: Record<string, string> = {}) {
-    super(`HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-    this.headers = headers;
-  }
-}
 
 function openAiError(status: number, message: string, param: string | null = null, code: string | null = null, type = 'invalid_request_error', headers: Record<string, string> = {}): HttpError {
   return new HttpError(status, { error: { message, type, param, code } }, headers);
@@ -845,35 +831,9 @@ function fingerprint(model: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP plumbing
+// Models and requests
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(openAiError(413, 'Request too large.'));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 const DEFAULT_OPENAI_MODELS: FakeModel[] = [
   { id: 'gpt-5-mini', contextWindow: 272_000 },
@@ -1159,7 +1119,7 @@ export async function startFakeOpenAiChat(options: FakeOpenAiChatOptions = {}): 
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, record: RecordedRequest): Promise<void> {
-    const raw = await readBody(req);
+    const raw = (await readBody(req, { maxBytes: MAX_BODY_BYTES, tooLarge: () => openAiError(413, 'Request too large.') })).toString('utf8');
     try {
       record.body = raw ? JSON.parse(raw) : undefined;
     } catch {

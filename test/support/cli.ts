@@ -1,5 +1,5 @@
 // Runs the real `lares` command (or any command) in a child process and collects its output.
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -29,4 +29,23 @@ export function runLares(args: string[], options: { env?: Record<string, string 
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', LARES_EMBEDDER: 'none', ...options.env } as NodeJS.ProcessEnv,
   }, options.input);
+}
+
+/** A long-running `lares` process (run, web): its output so far, its exit, killed when the test ends. */
+export interface RunningLares {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+export function startLares(t: { after(fn: () => void): void }, args: string[], options: { env: Record<string, string>; cwd: string }): RunningLares {
+  const child = spawn(NODE, [LARES_BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }

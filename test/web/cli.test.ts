@@ -4,13 +4,12 @@
 // --login-link` makes a link for the console that runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeAnthropic } from '../fakes/anthropic.ts';
 import { startFakeDiscord } from '../fakes/discord.ts';
-import { LARES_BIN, NODE, runLares } from '../support/cli.ts';
+import { runLares, startLares } from '../support/cli.ts';
 import { Browserish } from './harness.ts';
 
 const TOKEN = 'cli-web-token-0123456789';
@@ -62,17 +61,12 @@ test('lares web: prints the URL (a login link only on a terminal), serves the co
     ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_MODEL: 'claude-sonnet-4-6',
     SQLITE_DB_PATH: join(dir, 'data', 'lares.db'), USE_DIRECT_LLM: 'true', LARES_HTTP_PORT: '0', LARES_WEB_TOKEN: TOKEN,
   };
-  const child = spawn(NODE, [LARES_BIN, 'web'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const lares = startLares(t, ['web'], { env, cwd: dir });
+  const { child, exited } = lares;
 
-  const [, url] = await waitForLine(() => stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
-  await waitForLine(() => stdout, /For a one-time login link, run: npx lares web --login-link\n/, () => child.exitCode !== null);
-  assert.ok(!stdout.includes('code='), 'stdout is not a terminal (a journal): no working link in it');
+  const [, url] = await waitForLine(lares.stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
+  await waitForLine(lares.stdout, /For a one-time login link, run: npx lares web --login-link\n/, () => child.exitCode !== null);
+  assert.ok(!lares.stdout().includes('code='), 'stdout is not a terminal (a journal): no working link in it');
   const code = await loginCodeFromCli(env);
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);
@@ -83,11 +77,11 @@ test('lares web: prints the URL (a login link only on a terminal), serves the co
   await browser.refreshCsrf();
   const chat = await browser.post('/chat', { message: 'hello from the console' }, { headers: { accept: 'text/event-stream' } });
   assert.match(await chat.text(), /event: done/);
-  assert.match(stderr, /"event":"web_login".*"how":"link"/);
-  assert.match(stderr, /"event":"web_chat_message"/);
+  assert.match(lares.stderr(), /"event":"web_login".*"how":"link"/);
+  assert.match(lares.stderr(), /"event":"web_chat_message"/);
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr.slice(-2000));
-  assert.ok(!stdout.includes(TOKEN) && !stderr.includes(TOKEN), 'the token is never printed or logged');
+  assert.equal(await exited, 0, lares.stderr().slice(-2000));
+  assert.ok(!lares.stdout().includes(TOKEN) && !lares.stderr().includes(TOKEN), 'the token is never printed or logged');
 });
 
 test('lares run with LARES_WEB=true serves the console beside /health', async (t) => {
@@ -103,16 +97,11 @@ test('lares run with LARES_WEB=true serves the console beside /health', async (t
     DISCORD_BOT_TOKEN: discord.token, DISCORD_CHANNEL_ID: discord.channelId, DISCORD_OWNER_ID: owner.id, DISCORD_API_URL: discord.apiUrl,
     LARES_HTTP_PORT: '0', LARES_PERCH_INTERVAL_MINUTES: '0', LARES_WEB: 'true',
   };
-  const child = spawn(NODE, [LARES_BIN, 'run'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  const [, url] = await waitForLine(() => stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
-  await waitForLine(() => stdout, /For a one-time login link, run: npx lares web --login-link\n/, () => child.exitCode !== null);
-  assert.ok(!stdout.includes('code='), 'no working link in a journal');
+  const lares = startLares(t, ['run'], { env, cwd: dir });
+  const { child, exited } = lares;
+  const [, url] = await waitForLine(lares.stdout, /Lares console: (http:\/\/127\.0\.0\.1:\d+)\n/, () => child.exitCode !== null);
+  await waitForLine(lares.stdout, /For a one-time login link, run: npx lares web --login-link\n/, () => child.exitCode !== null);
+  assert.ok(!lares.stdout().includes('code='), 'no working link in a journal');
   // the same port serves /health and the console
   assert.notEqual((await fetch(`${url}/health`)).status, 404);
   assert.equal((await fetch(`${url}/`, { redirect: 'manual' })).headers.get('location'), '/login');
@@ -121,5 +110,5 @@ test('lares run with LARES_WEB=true serves the console beside /health', async (t
   await browser.refreshCsrf();
   assert.equal((await browser.get('/memory')).status, 200);
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr.slice(-2000));
+  assert.equal(await exited, 0, lares.stderr().slice(-2000));
 });

@@ -122,31 +122,33 @@ export class OpenAIProvider implements ModelProvider {
 
   async createMessage(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
     const facts = await withRetries(() => this.modelFacts(request.model), (error) => mapOpenAIError(error, this.endpoint), this.retry, options.onRetry, options.signal);
-    this.checkWindow(request, facts.window);
+    // the request's size, estimated once: the window check, the reply limit and usage all use it
+    const estimate = estimateRequestTokens(request).total;
+    this.checkWindow(request, facts.window, estimate);
     try {
-      return await this.send(request, options, facts);
+      return await this.send(request, options, facts, estimate);
     } catch (error) {
       if (!(error instanceof LlmError) || error.kind !== 'invalid_request') throw error;
       if (isToolsUnsupported(error.message) && !this.toolless.has(request.model) && request.tools.length > 0) {
         this.noteToolless(request.model, `${this.endpoint.name} says ${request.model} does not take tools`);
-        return this.send(request, options, facts);
+        return this.send(request, options, facts, estimate);
       }
       if (/stream_options|include_usage/i.test(error.message) && this.streamUsage) {
         log().info({ event: 'stream_usage_unsupported' }, `${this.endpoint.name} refuses stream_options; token counts will be estimated`);
         this.streamUsage = false;
-        return this.send(request, options, facts);
+        return this.send(request, options, facts, estimate);
       }
       throw error;
     }
   }
 
   /** Refuses a request the server would cut: the orchestrator then compacts and asks again. */
-  private checkWindow(request: ModelRequest, window: number | undefined): void {
+  private checkWindow(request: ModelRequest, window: number | undefined, estimate: number): void {
     if (!window) return;
-    const estimate = this.calibration(request.model).tokens(estimateRequestTokens(request).total);
+    const tokens = this.calibration(request.model).tokens(estimate);
     const reserve = replyReserve(request.maxTokens, window);
-    if (estimate + reserve <= window) return;
-    throw new LlmError('context_exceeded', `the request (about ${estimate} tokens, plus ${reserve} for the reply) does not fit ${request.model}'s context window of ${window} tokens; the server would shorten it silently (old messages first, then the memory in the system prompt). A larger window: OLLAMA_CONTEXT_LENGTH or num_ctx on the server, then LARES_CONTEXT_WINDOW`, { retryable: false });
+    if (tokens + reserve <= window) return;
+    throw new LlmError('context_exceeded', `the request (about ${tokens} tokens, plus ${reserve} for the reply) does not fit ${request.model}'s context window of ${window} tokens; the server would shorten it silently (old messages first, then the memory in the system prompt). A larger window: OLLAMA_CONTEXT_LENGTH or num_ctx on the server, then LARES_CONTEXT_WINDOW`, { retryable: false });
   }
 
   /**
@@ -155,16 +157,16 @@ export class OpenAIProvider implements ModelProvider {
    * max_tokens over its max_model_len). OpenAI's reasoning models spend part of it on hidden
    * reasoning, so they get room for that on top.
    */
-  private replyTokens(request: ModelRequest, window: number | undefined): number {
+  private replyTokens(request: ModelRequest, window: number | undefined, estimate: number): number {
     if (this.official && /^(gpt-5|o\d)/.test(request.model)) return Math.max(request.maxTokens * 4, 16_384);
     if (!window) return request.maxTokens;
-    const estimate = this.calibration(request.model).tokens(estimateRequestTokens(request).total);
-    return Math.max(replyReserve(request.maxTokens, window), Math.min(request.maxTokens, window - estimate));
+    const tokens = this.calibration(request.model).tokens(estimate);
+    return Math.max(replyReserve(request.maxTokens, window), Math.min(request.maxTokens, window - tokens));
   }
 
-  private async send(request: ModelRequest, options: CallOptions, facts: ModelFacts): Promise<ModelResponse> {
+  private async send(request: ModelRequest, options: CallOptions, facts: ModelFacts, estimate: number): Promise<ModelResponse> {
     const tools = !this.toolless.has(request.model) && facts.tools && request.tools.length > 0;
-    const maxTokens = this.replyTokens(request, facts.window);
+    const maxTokens = this.replyTokens(request, facts.window, estimate);
     const params: OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming = {
       model: request.model,
       messages: toChatMessages(request, { tools: !this.toolless.has(request.model) && facts.tools, images: facts.images, idStyle: this.idStyle }),
@@ -174,7 +176,6 @@ export class OpenAIProvider implements ModelProvider {
       stream: true,
       ...(this.streamUsage ? { stream_options: { include_usage: true } } : {}),
     };
-    const estimate = estimateRequestTokens(request).total;
     return withRetries(async () => {
       const filter = options.onText ? new ThinkingFilter(options.onText) : undefined;
       const stream = await this.client.chat.completions.create(params, { signal: options.signal });
