@@ -67,6 +67,9 @@ export const PERCH_SEEN_META_KEY = 'perch_seen';
 /** The parts of the system prompt fixed for a whole turn. */
 interface FrozenPrompt { blocks: MemoryBlock[]; baseInstructions: string }
 
+/** How far back an interrupted turn is looked for (its own tool rounds). */
+const UNANSWERED_LOOKBACK = 60;
+
 const INTERRUPTED = 'This tool call was interrupted (Lares stopped before it returned a result); it may or may not have run. Check before retrying.';
 
 export class Orchestrator {
@@ -94,10 +97,15 @@ export class Orchestrator {
     if (content.every((b) => b.type === 'text' && b.text.trim() === '')) {
       throw new LaresError('USAGE', 'the message is empty: write some text (or attach an image) to send it to Lares.', { exitCode: 1 });
     }
-    if (input.sourceRef && (await store.findMessageBySourceRef(input.sourceRef))) {
+    const stored = input.sourceRef ? await store.findMessageBySourceRef(input.sourceRef) : undefined;
+    // a message stored by a turn that never finished (its worker was killed) is answered now, once:
+    // the conversation lock is held, so no other worker is running that turn
+    const resumed = stored && stored.conversationId === conversationId && await this.unanswered(stored) ? stored : undefined;
+    if (stored && !resumed) {
       log().info({ event: 'duplicate_message', sourceRef: input.sourceRef }, 'message already handled; skipped');
       return { reply: '', stopReason: 'duplicate', toolCalls: 0, incomplete: false, pendingApprovals: [] };
     }
+    if (resumed) log().warn({ event: 'turn_resumed', sourceRef: input.sourceRef, messageId: resumed.id }, 'a turn interrupted before it was answered is answered now');
     await this.repairDanglingToolUse(conversationId);
 
     const background = isBackground(input.source);
@@ -112,7 +120,7 @@ export class Orchestrator {
     }
     const route = await this.turnRoute(input.source, background);
 
-    const [userMessage] = await store.appendMessages([{
+    const [userMessage] = resumed ? [resumed] : await store.appendMessages([{
       conversationId, role: 'user', blocks: content, sourceRef: input.sourceRef ?? null,
       metadata: { source: input.source, ...(input.replyToMessageId ? { replyTo: input.replyToMessageId } : {}), ...input.metadata },
     }]);
@@ -199,6 +207,19 @@ export class Orchestrator {
   }
 
   private get store(): MemoryStore { return this.deps.store; }
+
+  /**
+   * Whether a stored message's turn ended without an answer: everything after it is its own
+   * tool calls and results (or nothing), with no final reply and no later message of the person.
+   */
+  private async unanswered(message: StoredMessage): Promise<boolean> {
+    if (message.role !== 'user') return false;
+    const after = (await this.store.recentMessages(UNANSWERED_LOOKBACK, message.conversationId)).filter((m) => m.id > message.id && m.role !== 'system');
+    if (after.length >= UNANSWERED_LOOKBACK) return false;
+    return after.every((m) => (m.role === 'assistant'
+      ? m.blocks.some((b) => b.type === 'tool_use')
+      : m.blocks.length > 0 && m.blocks.every((b) => b.type === 'tool_result')));
+  }
 
   /** The model of this turn; fits the compaction limit to the conversation model's window once it is known. */
   private async turnRoute(source: string, background: boolean): Promise<TurnRoute> {

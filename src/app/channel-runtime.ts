@@ -44,6 +44,7 @@ export async function createChannelRuntime(config: Config, options: ChannelRunti
   try {
     mcp = await connectMcpTools(config, {
       startScheduler: true,
+      store,
       onToolsChanged: () => { void direct?.tools.refresh(); },
     });
   } catch (error) {

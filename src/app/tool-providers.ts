@@ -2,6 +2,7 @@
 // tools in-process when it is unset) with its approval queue, plus any extra servers
 // from LARES_MCP_SERVERS_FILE.
 import type { Config } from '../config/config.ts';
+import type { MemoryStore } from '../memory/store.ts';
 import type { ApprovalsClient } from '../tools/approvals-client.ts';
 import { connectLaresTools } from '../tools/mcp-lares.ts';
 import { connectMcpServersFile } from '../tools/mcp-servers-file.ts';
@@ -14,8 +15,8 @@ export interface McpTools {
   close(): Promise<void>;
 }
 
-export async function connectMcpTools(config: Config, options: { startScheduler?: boolean; onToolsChanged?: (tools: ToolDefinition[]) => void } = {}): Promise<McpTools> {
-  const lares = await connectLaresTools(config, { startScheduler: options.startScheduler, onToolsChanged: options.onToolsChanged });
+export async function connectMcpTools(config: Config, options: { startScheduler?: boolean; onToolsChanged?: (tools: ToolDefinition[]) => void; store?: MemoryStore } = {}): Promise<McpTools> {
+  const lares = await connectLaresTools(config, { startScheduler: options.startScheduler, onToolsChanged: options.onToolsChanged, store: options.store });
   let extra: ToolProvider[] = [];
   try {
     extra = config.mcp.serversFile ? await connectMcpServersFile(config.mcp.serversFile, { onToolsChanged: options.onToolsChanged }) : [];

@@ -76,7 +76,7 @@ function wantsJson(command: Command): boolean {
 
 async function withClient(fn: (client: ApprovalsClient) => Promise<void>): Promise<void> {
   const config = loadCommandConfig({ quiet: true });
-  const { client, close } = config.mode === 'letta' ? await openLettaApprovals(config) : openApprovalsClient(config);
+  const { client, close } = config.mode === 'letta' ? await openLettaApprovals(config) : await openApprovalsClient(config);
   try { await fn(client); } finally { await close(); }
 }
 
@@ -90,14 +90,14 @@ async function openLettaApprovals(config: Config): Promise<{ client: ApprovalsCl
 }
 
 /** The approvals client a command should use: REST when MCP_URL is set, else the local queue. */
-export function openApprovalsClient(config: Config): { client: ApprovalsClient; close(): Promise<void> } {
+export async function openApprovalsClient(config: Config): Promise<{ client: ApprovalsClient; close(): Promise<void> }> {
   if (config.mcp.url) {
     const client = createHttpApprovalsClient({ baseUrl: restBaseUrl(config.mcp.url), token: config.mcp.token });
     return { client, close: () => client.close() };
   }
-  const runtime = new LaresToolRuntime(config, { startScheduler: false });
+  const runtime = await LaresToolRuntime.open(config, { startScheduler: false });
   const client = createLocalApprovalsClient(runtime);
-  return { client, async close() { await client.close(); runtime.close(); } };
+  return { client, async close() { await client.close(); await runtime.close(); } };
 }
 
 function formatLine(record: ApprovalRecord): string {

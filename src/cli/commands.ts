@@ -16,6 +16,7 @@ import { registerReindexCommand } from './reindex.ts';
 import { registerRollbackCommand } from './rollback.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerSearchCommand } from './search.ts';
+import { registerStatusCommand } from './status.ts';
 import { registerUsageCommand } from './usage.ts';
 import { registerWebCommand } from './web.ts';
 
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   registerMemoryCommand(program);
   registerContextCommand(program);
   registerUsageCommand(program);
+  registerStatusCommand(program);
   registerSearchCommand(program);
   registerReindexCommand(program);
   registerCompactCommand(program);

@@ -18,7 +18,7 @@ export function registerExportCommand(program: Command): void {
       try {
         if (!options.out) {
           const counts = await exportStore(store, process.stdout, { format: options.format });
-          process.stderr.write(`exported ${counts.message} messages, ${counts.summary} summaries, ${counts.block} blocks (${counts.block_version} versions), ${counts.passage} passages\n`);
+          process.stderr.write(`exported ${counts.message} messages, ${counts.summary} summaries, ${counts.block} blocks (${counts.block_version} versions), ${counts.passage} passages, ${counts.approval} approvals (${counts.event} events), ${counts.job} jobs\n`);
           return;
         }
         // write a temporary file and rename it, so a failed export never looks complete
@@ -29,7 +29,7 @@ export function registerExportCommand(program: Command): void {
           file.end();
           await finished(file);
           renameSync(partial, options.out);
-          process.stderr.write(`exported ${counts.message} messages, ${counts.summary} summaries, ${counts.block} blocks (${counts.block_version} versions), ${counts.passage} passages to ${options.out}\n`);
+          process.stderr.write(`exported ${counts.message} messages, ${counts.summary} summaries, ${counts.block} blocks (${counts.block_version} versions), ${counts.passage} passages, ${counts.approval} approvals (${counts.event} events), ${counts.job} jobs to ${options.out}\n`);
         } catch (error) {
           file.destroy();
           rmSync(partial, { force: true });

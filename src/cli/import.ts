@@ -21,7 +21,7 @@ export function registerImportCommand(program: Command): void {
           onProgress: (kind, done) => { if (kind === 'message' && done % 50_000 < 2000) process.stderr.write(`imported ${done} messages\n`); },
         });
         if (options.json) return printJson(counts);
-        process.stdout.write(`imported ${counts.message} messages, ${counts.summary} summaries, ${counts.block} blocks (${counts.block_version} versions), ${counts.passage} passages, ${counts.usage} usage records, ${counts.meta} meta values\n`);
+        process.stdout.write(`imported ${counts.message} messages, ${counts.summary} summaries, ${counts.block} blocks (${counts.block_version} versions), ${counts.passage} passages, ${counts.usage} usage records, ${counts.meta} meta values, ${counts.approval} approvals (${counts.event} events), ${counts.job} jobs, ${counts.allowlist} allowlist entries\n`);
       } finally {
         await store.close();
       }

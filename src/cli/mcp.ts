@@ -18,7 +18,7 @@ export function registerMcpCommand(program: Command): void {
       '',
       'Environment: LARES_MCP_TOKEN (bearer token for /mcp and the REST routes), LARES_ALLOWED_PATHS, LARES_BLOCKED_FILES,',
       'LARES_ALLOWLIST_FILE (shell allowlist: one JSON rule per line, {"exact": ["git","status"]} or {"prefix": ["git","log"]}),',
-      'OBSIDIAN_VAULT_PATH, LARES_APPROVAL_DB (default SQLITE_DB_PATH), LARES_APPROVAL_TTL (default 24h).',
+      'OBSIDIAN_VAULT_PATH, LARES_APPROVAL_TTL (default 24h). The approval queue and jobs live in the memory store: SQLITE_DB_PATH, or DATABASE_URL with MEMORY_PROVIDER=postgres (the same as lares run).',
       '',
       'Examples:',
       '  LARES_MCP_TOKEN=$(openssl rand -hex 32) npx lares mcp',

@@ -8,6 +8,7 @@ import type { Config } from '../config/config.ts';
 import { LaresError } from '../errors.ts';
 import { log } from '../log.ts';
 import { nowIso } from '../time.ts';
+import { CHANNELS_LEASE, runWhileLeased, WorkerPresence, type LeasedService } from '../app/worker.ts';
 import { action } from './run.ts';
 import { createWebConsole, startupMessage, type WebConsole } from '../web/console-server.ts';
 import { announceMode, loadCommandConfig } from './context-helpers.ts';
@@ -33,7 +34,8 @@ export function registerRunCommand(program: Command): void {
       requireChannelConfig(config);
       const tools = channelTools(config);
       const runtime = await createChannelRuntime(config, { channel: 'discord', extraTools: [...tools.values()].flat() });
-      let channel: RunningChannels | undefined;
+      const presence = new WorkerPresence(runtime.store, 'run');
+      let channels: LeasedService<RunningChannels> | undefined;
       let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
       let web: WebConsole | undefined;
       try {
@@ -42,14 +44,22 @@ export function registerRunCommand(program: Command): void {
         const startedAt = nowIso();
         // LARES_WEB=true: the web console shares the /health port (src/web/)
         web = config.web.enabled ? await createWebConsole(config, runtime) : undefined;
-        health = await startHealthServer({ port: config.httpPort, host: web ? config.web.host : undefined, handle: web?.handle, report: () => buildHealthReport({ mode: config.mode, startedAt, channel, channels: channel?.connections(), approvals: runtime.approvals }) });
+        health = await startHealthServer({
+          port: config.httpPort, host: web ? config.web.host : undefined, handle: web?.handle,
+          report: () => {
+            const channel = channels?.current();
+            return buildHealthReport({ mode: config.mode, startedAt, channel, channels: channel?.connections(), approvals: runtime.approvals, worker: channels ? { id: presence.info.id, role: channels.role } : undefined });
+          },
+        });
         web?.setPort(health.port);
         if (web) process.stdout.write(startupMessage(web, process.stdout.isTTY === true));
-        channel = await startChannels(config, runtime, { logger: log(), tools });
-        log().info({ event: 'started', mode: config.mode, health: health.url }, `Lares is running (${config.mode} mode); health at ${health.url}`);
+        await presence.start(log());
+        // several workers on one database: the one holding the lease runs the channels, the others stand by
+        channels = await runWhileLeased({ store: runtime.store, workerId: presence.info.id, lease: CHANNELS_LEASE, logger: log(), start: () => startChannels(config, runtime, { logger: log(), tools }) });
+        log().info({ event: 'started', mode: config.mode, health: health.url, worker: presence.info.id, role: channels.role }, `Lares is running (${config.mode} mode${channels.role === 'standby' ? ', standing by' : ''}); health at ${health.url}`);
         // `kill -USR2 <pid>` (or `systemctl kill -s USR2 lares`): a perch tick now, through the same queue
-        const perchNow = () => { log().info({ event: 'perch_requested' }, 'perch tick requested by SIGUSR2'); void connected.perch.tick(); };
-        const connected = channel;
+        const leased = channels;
+        const perchNow = () => { log().info({ event: 'perch_requested' }, 'perch tick requested by SIGUSR2'); void leased.current()?.perch.tick(); };
         process.on('SIGUSR2', perchNow);
         await new Promise<void>((resolve) => {
           process.once('SIGTERM', () => resolve());
@@ -58,7 +68,8 @@ export function registerRunCommand(program: Command): void {
         process.off('SIGUSR2', perchNow);
         log().info({ event: 'stopping' }, 'stopping: finishing the turn in progress');
       } finally {
-        await channel?.close();
+        await channels?.close();
+        await presence.stop();
         await health?.close();
         await web?.close();
         await runtime.close();

@@ -186,7 +186,8 @@ export interface Config {
   mcp: {
     url?: string; host: string; port: number; token?: string; serversFile?: string;
     allowedPaths: string[]; blockedFiles: string[]; allowlistFile?: string;
-    approvalDbPath: string; approvalTtlMs: number; vaultPath?: string;
+    /** LARES_APPROVAL_DB (deprecated): a separate SQLite file whose queue, jobs and allowlist are copied into the store once */
+    legacyApprovalDbPath?: string; approvalTtlMs: number; vaultPath?: string;
   };
   letta: { baseUrl?: string; agentId?: string; apiKey?: string; migrateMessages: boolean };
   discord: { botToken?: string; channelId?: string; ownerId?: string; allowedUserIds: string[]; apiUrl?: string };
@@ -276,7 +277,7 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
     mcp: {
       url: env.MCP_URL, host: env.MCP_HOST, port: env.MCP_PORT, token: env.LARES_MCP_TOKEN, serversFile: env.LARES_MCP_SERVERS_FILE,
       allowedPaths: env.LARES_ALLOWED_PATHS, blockedFiles: env.LARES_BLOCKED_FILES, allowlistFile: env.LARES_ALLOWLIST_FILE,
-      approvalDbPath: env.LARES_APPROVAL_DB ?? env.SQLITE_DB_PATH, approvalTtlMs: env.LARES_APPROVAL_TTL, vaultPath: env.OBSIDIAN_VAULT_PATH,
+      legacyApprovalDbPath: env.LARES_APPROVAL_DB, approvalTtlMs: env.LARES_APPROVAL_TTL, vaultPath: env.OBSIDIAN_VAULT_PATH,
     },
     letta: {
       baseUrl: env.LETTA_BASE_URL,

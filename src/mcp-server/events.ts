@@ -1,59 +1,104 @@
-// Stored events (approval_needed, approval_result, job_due). Stored so that an SSE
-// client that reconnects with Last-Event-ID misses nothing, and so that another
-// process sharing the database file can poll for them.
-import type { DatabaseSync } from 'node:sqlite';
-import { nowIso } from '../time.ts';
+// Stored events (approval_needed, approval_result, job_due), in the memory store's event log
+// (MemoryStore.toolState). Stored so that an SSE client that reconnects with Last-Event-ID misses
+// nothing, and so that every process sharing the database sees them: listeners here hear this
+// process's events at once and other processes' on the store's notification (PostgreSQL) or poll.
+import type { LaresEvent, LaresEventType, ToolStateStore } from '../memory/tool-state.ts';
 
-export type LaresEventType = 'approval_needed' | 'approval_result' | 'job_due';
+export type { LaresEvent, LaresEventType };
 
-export interface LaresEvent {
-  /** increasing; the SSE `id:` */
-  id: number;
-  type: LaresEventType;
-  data: Record<string, unknown>;
-  createdAt: string;
-}
-
-type Listener = (event: LaresEvent) => void;
-
-interface EventRow { id: number; type: string; data_json: string; created_at: string }
+type Listener = (event: LaresEvent | undefined) => void;
 
 export class EventLog {
-  readonly #db: DatabaseSync;
+  readonly #state: ToolStateStore;
   readonly #listeners = new Set<Listener>();
+  #unwatch?: () => void;
 
-  constructor(db: DatabaseSync) {
-    this.#db = db;
+  constructor(state: ToolStateStore) {
+    this.#state = state;
   }
 
-  append(type: LaresEventType, data: Record<string, unknown>): LaresEvent {
-    const createdAt = nowIso();
-    const result = this.#db.prepare('INSERT INTO mcp_events (type, data_json, created_at) VALUES (?, ?, ?)').run(type, JSON.stringify(data), createdAt);
-    const event: LaresEvent = { id: Number(result.lastInsertRowid), type, data, createdAt };
-    for (const listener of this.#listeners) {
-      try { listener(event); } catch { /* a listener's failure is its own */ }
-    }
+  async append(type: LaresEventType, data: Record<string, unknown>): Promise<LaresEvent> {
+    const event = await this.#state.appendEvent(type, data);
+    this.#notify(event);
     return event;
   }
 
   /** Events after `afterId`, oldest first. */
-  since(afterId: number, limit = 1000): LaresEvent[] {
-    const rows = this.#db.prepare('SELECT id, type, data_json, created_at FROM mcp_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as unknown as EventRow[];
-    return rows.map(toEvent);
+  since(afterId: number, limit = 1000): Promise<LaresEvent[]> {
+    return this.#state.eventsSince(afterId, limit);
   }
 
-  lastId(): number {
-    const row = this.#db.prepare('SELECT MAX(id) AS id FROM mcp_events').get() as { id: number | null };
-    return row.id ?? 0;
+  lastId(): Promise<number> {
+    return this.#state.lastEventId();
   }
 
-  /** Events appended by this process, as they happen. */
+  /** Whether another process's events are announced (PostgreSQL) rather than found by polling. */
+  get announcesOtherProcesses(): boolean {
+    return this.#state.watchEvents !== undefined;
+  }
+
+  /**
+   * Called when an event is appended: by this process (with the event) or by another process
+   * sharing the database (undefined: read `since` your cursor).
+   */
   onEvent(listener: Listener): () => void {
     this.#listeners.add(listener);
-    return () => { this.#listeners.delete(listener); };
+    if (!this.#unwatch && this.#state.watchEvents) this.#unwatch = this.#state.watchEvents(() => this.#notify(undefined));
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#unwatch) { this.#unwatch(); this.#unwatch = undefined; }
+    };
+  }
+
+  close(): void {
+    this.#listeners.clear();
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  #notify(event: LaresEvent | undefined): void {
+    for (const listener of this.#listeners) {
+      try { listener(event); } catch { /* a listener's failure is its own */ }
+    }
   }
 }
 
-function toEvent(row: EventRow): LaresEvent {
-  return { id: row.id, type: row.type as LaresEventType, data: JSON.parse(row.data_json) as Record<string, unknown>, createdAt: row.created_at };
+export interface EventFollower { close(): void }
+
+/**
+ * Delivers every event after `afterId`, in order and once, to `deliver`: at once for this
+ * process's events and another's announced by the store, and by a poll every `pollMs` otherwise.
+ * Reads are serialised, so the cursor only moves forward.
+ */
+export function followEvents(events: EventLog, afterId: number, deliver: (event: LaresEvent) => void, options: { pollMs: number; onError?(error: unknown): void }): EventFollower {
+  let cursor = afterId;
+  let closed = false;
+  let reading: Promise<void> | undefined;
+  let again = false;
+  const read = async () => {
+    do {
+      again = false;
+      for (const event of await events.since(cursor)) {
+        if (closed) return;
+        cursor = event.id;
+        deliver(event);
+      }
+    } while (again && !closed);
+  };
+  const flush = () => {
+    if (closed) return;
+    if (reading) { again = true; return; }
+    reading = read().catch((error: unknown) => options.onError?.(error)).finally(() => { reading = undefined; });
+  };
+  const unsubscribe = events.onEvent(() => flush());
+  const poll = setInterval(flush, options.pollMs);
+  poll.unref();
+  queueMicrotask(flush);
+  return {
+    close() {
+      closed = true;
+      unsubscribe();
+      clearInterval(poll);
+    },
+  };
 }

@@ -11,7 +11,7 @@ import type { Config } from '../config/config.ts';
 import { LaresError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import { ApprovalError } from './approvals.ts';
-import type { LaresEvent } from './events.ts';
+import { followEvents, type LaresEvent } from './events.ts';
 import { LaresToolRuntime, type RuntimeOptions } from './runtime.ts';
 import { createLaresMcpServer } from './server.ts';
 import { ToolInputError } from './tool-error.ts';
@@ -60,7 +60,7 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
   const token = options.token ?? config.mcp.token;
   assertSafeBind(host, token);
   const ownsRuntime = !options.runtime;
-  const runtime = options.runtime ?? new LaresToolRuntime(config, { startScheduler: options.startScheduler, version: options.version });
+  const runtime = options.runtime ?? await LaresToolRuntime.open(config, { startScheduler: options.startScheduler, version: options.version });
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   const sseClosers = new Set<() => void>();
   const maxSessions = Math.max(1, options.maxSessions ?? MAX_SESSIONS);
@@ -80,7 +80,7 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
     // Without a token, a page in a browser must not reach a loopback server through DNS rebinding.
     if (loopback && !token && !isLoopbackHostHeader(req.headers.host)) return sendJson(res, 403, { error: 'forbidden_host', message: `Host ${req.headers.host ?? '(none)'} is not allowed; use 127.0.0.1 or localhost` });
     if (req.method === 'GET' && url.pathname === '/health') {
-      return sendJson(res, 200, { status: 'ok', version: runtime.version, tools: runtime.definitions().length, pendingApprovals: runtime.queue.countPending() });
+      return sendJson(res, 200, { status: 'ok', version: runtime.version, tools: runtime.definitions().length, pendingApprovals: await runtime.queue.countPending() });
     }
     if (token && !authorized(req.headers.authorization, token)) {
       res.setHeader('www-authenticate', 'Bearer realm="lares"');
@@ -142,17 +142,17 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
       if (parts.length === 1 && req.method === 'POST') {
         const body = await readJson(req) as { tool?: unknown; args?: unknown } | undefined;
         if (!body || typeof body.tool !== 'string') throw new ToolInputError('tool: expected the name of a tool, e.g. {"tool": "run_shell_command", "args": {"command": "ls"}}');
-        const record = runtime.request(body.tool, body.args ?? {});
+        const record = await runtime.request(body.tool, body.args ?? {});
         res.setHeader('location', `/approvals/${record.id}`);
         return sendJson(res, 202, record);
       }
-      if (parts.length === 2 && parts[1] === 'pending' && req.method === 'GET') return sendJson(res, 200, runtime.queue.listPending());
+      if (parts.length === 2 && parts[1] === 'pending' && req.method === 'GET') return sendJson(res, 200, await runtime.queue.listPending());
       if (parts.length === 2 && parts[1] === 'recent' && req.method === 'GET') {
         const limit = Number(url.searchParams.get('limit') ?? 20);
         if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ToolInputError('limit: expected a whole number from 1 to 500');
-        return sendJson(res, 200, runtime.queue.listRecent(limit));
+        return sendJson(res, 200, await runtime.queue.listRecent(limit));
       }
-      if (parts.length === 2 && req.method === 'GET') return sendJson(res, 200, runtime.queue.get(decodeURIComponent(parts[1])));
+      if (parts.length === 2 && req.method === 'GET') return sendJson(res, 200, await runtime.queue.get(decodeURIComponent(parts[1])));
       if (parts.length === 3 && req.method === 'POST' && parts[2] === 'approve') {
         const body = await readJson(req) as { always?: unknown } | undefined;
         const always = body?.always === true || url.searchParams.get('always') === 'true';
@@ -161,7 +161,7 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
       if (parts.length === 3 && req.method === 'POST' && parts[2] === 'deny') {
         const body = await readJson(req) as { reason?: unknown } | undefined;
         const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason : undefined;
-        return sendJson(res, 200, runtime.queue.deny(decodeURIComponent(parts[1]), reason));
+        return sendJson(res, 200, await runtime.queue.deny(decodeURIComponent(parts[1]), reason));
       }
       return sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname}` });
     } catch (error) {
@@ -171,23 +171,15 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
     }
   }
 
-  function handleEvents(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  async function handleEvents(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const fromHeader = header(req, 'last-event-id') ?? url.searchParams.get('lastEventId') ?? undefined;
-    let lastSent = fromHeader !== undefined && /^\d+$/.test(fromHeader) ? Number(fromHeader) : runtime.events.lastId();
+    const from = fromHeader !== undefined && /^\d+$/.test(fromHeader) ? Number(fromHeader) : await runtime.events.lastId();
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
-    const flush = () => {
-      for (const event of runtime.events.since(lastSent)) {
-        res.write(formatSse(event));
-        lastSent = event.id;
-      }
-    };
-    flush();
-    // Same-process events arrive at once; the poll catches events written by other processes.
-    const unsubscribe = runtime.events.onEvent(() => flush());
-    const poll = setInterval(() => { try { flush(); } catch { /* database closing */ } }, SSE_POLL_MS);
+    // this process's events (and other workers' on PostgreSQL) arrive at once; the poll catches the rest
+    const follower = followEvents(runtime.events, from, (event) => res.write(formatSse(event)), { pollMs: SSE_POLL_MS });
     const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
-    const close = () => { unsubscribe(); clearInterval(poll); clearInterval(ping); sseClosers.delete(close); res.end(); };
+    const close = () => { follower.close(); clearInterval(ping); sseClosers.delete(close); res.end(); };
     sseClosers.add(close);
     req.on('close', close);
   }
@@ -220,7 +212,7 @@ export async function startMcpHttpServer(config: Config, options: McpHttpOptions
         httpServer.close(() => resolveClose());
         httpServer.closeAllConnections();
       });
-      if (ownsRuntime) runtime.close();
+      if (ownsRuntime) await runtime.close();
     },
   };
 }

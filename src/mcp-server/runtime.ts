@@ -2,14 +2,15 @@
 // the MCP server (HTTP or stdio), the REST routes and the in-process provider all
 // call into one LaresToolRuntime.
 import { homedir } from 'node:os';
-import type { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import type { Config } from '../config/config.ts';
 import { errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
+import { openStore } from '../memory/open-store.ts';
+import type { MemoryStore } from '../memory/store.ts';
 import { ApprovalError, ApprovalQueue, type ApprovalRecord, type ToolRunResult } from './approvals.ts';
-import { openMcpDatabase } from './db.ts';
 import { EventLog } from './events.ts';
+import { importLegacyApprovalDb } from './legacy-approval-db.ts';
 import { NotesVault } from './notes.ts';
 import { PathGuard } from './paths.ts';
 import { TOOL_POLICY, decideApproval, isLaresToolName, type LaresToolName, type PolicyAnnotations } from './policy.ts';
@@ -36,28 +37,56 @@ export interface RuntimeOptions {
   startScheduler?: boolean;
 }
 
+/** Replay after a reconnect needs only recent events; a month is plenty. */
+const EVENT_RETENTION_MS = 30 * 86_400_000;
+
 export class LaresToolRuntime {
-  readonly db: DatabaseSync;
+  /** the memory store that keeps the queue, events, jobs and allowlist (toolState) */
+  readonly store: MemoryStore;
   readonly events: EventLog;
   readonly queue: ApprovalQueue;
   readonly scheduler: Scheduler;
   readonly allowlist: ShellAllowlist;
   readonly version: string;
   readonly #deps: ToolDeps;
+  readonly #ownsStore: boolean;
   #expiryTimer?: NodeJS.Timeout;
 
-  constructor(config: Config, options: RuntimeOptions & { version?: string } = {}) {
+  /**
+   * The tools on the configured store: `store` when the caller has it open (it stays the
+   * caller's), else opened here (and closed by close()). With PostgreSQL nothing is written to
+   * any local file.
+   */
+  static async open(config: Config, options: RuntimeOptions & { version?: string; store?: MemoryStore } = {}): Promise<LaresToolRuntime> {
+    const store = options.store ?? await openStore(config);
+    let runtime: LaresToolRuntime;
+    try {
+      runtime = new LaresToolRuntime(config, store, !options.store, options);
+      if (config.mcp.legacyApprovalDbPath) await importLegacyApprovalDb(config.mcp.legacyApprovalDbPath, store);
+      await store.toolState.pruneEvents(new Date(Date.now() - EVENT_RETENTION_MS).toISOString());
+      await runtime.queue.failInterrupted();
+    } catch (error) {
+      if (!options.store) await store.close().catch(() => undefined);
+      throw error;
+    }
+    runtime.#startTimers(options.startScheduler !== false);
+    return runtime;
+  }
+
+  private constructor(config: Config, store: MemoryStore, ownsStore: boolean, options: { version?: string }) {
     this.version = options.version ?? '0.1.0';
-    this.db = openMcpDatabase(config.mcp.approvalDbPath);
-    this.events = new EventLog(this.db);
-    this.allowlist = new ShellAllowlist(this.db, config.mcp.allowlistFile);
-    this.scheduler = new Scheduler(this.db, this.events);
+    this.store = store;
+    this.#ownsStore = ownsStore;
+    const state = store.toolState;
+    this.events = new EventLog(state);
+    this.allowlist = new ShellAllowlist(state, config.mcp.allowlistFile);
+    this.scheduler = new Scheduler(state, this.events);
     const files = new PathGuard(config.mcp.allowedPaths, config.mcp.blockedFiles);
     if (config.mcp.allowedPaths.length > files.roots.length) {
       log().warn({ allowed: config.mcp.allowedPaths, usable: files.roots }, 'some LARES_ALLOWED_PATHS entries do not exist and allow nothing');
     }
     this.#deps = { files, vault: new NotesVault(config.mcp.vaultPath, config.mcp.blockedFiles), scheduler: this.scheduler, allowlist: this.allowlist };
-    this.queue = new ApprovalQueue(this.db, this.events, {
+    this.queue = new ApprovalQueue(state, this.events, {
       ttlMs: config.mcp.approvalTtlMs,
       execute: (tool, args) => this.execute(tool, args),
       allowAlways: (record) => {
@@ -67,11 +96,11 @@ export class LaresToolRuntime {
         return () => this.allowlist.addExact(parsed.argv, record.id);
       },
     });
-    // Stored events are for replay after a reconnect; a month is plenty.
-    this.db.prepare('DELETE FROM mcp_events WHERE created_at < ?').run(new Date(Date.now() - 30 * 86_400_000).toISOString());
-    this.queue.failInterrupted();
-    if (options.startScheduler !== false) this.scheduler.start();
-    this.#expiryTimer = setInterval(() => { try { this.queue.expireDue(); } catch { /* next time */ } }, 60_000);
+  }
+
+  #startTimers(scheduler: boolean): void {
+    if (scheduler) this.scheduler.start();
+    this.#expiryTimer = setInterval(() => { this.queue.expireDue().catch(() => { /* next time */ }); }, 60_000);
     this.#expiryTimer.unref();
   }
 
@@ -105,7 +134,7 @@ export class LaresToolRuntime {
       const spec = TOOL_SPECS[tool];
       const facts = spec.facts ? await spec.facts(args, this.#deps) : {};
       const decision = decideApproval(tool, facts);
-      if (decision.needsApproval) return { kind: 'pending', approval: this.queue.enqueue(tool, args, decision.reason) };
+      if (decision.needsApproval) return { kind: 'pending', approval: await this.queue.enqueue(tool, args, decision.reason) };
       const result = await this.execute(tool, args);
       return { kind: 'done', ...result };
     } catch (error) {
@@ -126,15 +155,16 @@ export class LaresToolRuntime {
   }
 
   /** POST /approvals: queue a call for the owner whatever the policy says (the seed's executor does this). */
-  request(name: string, rawArgs: unknown): ApprovalRecord {
+  request(name: string, rawArgs: unknown): Promise<ApprovalRecord> {
     const { name: tool, args } = this.validate(name, rawArgs);
     return this.queue.enqueue(tool, args, 'requested for approval by the client');
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.scheduler.stop();
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
-    try { this.db.close(); } catch { /* already closed */ }
+    this.events.close();
+    if (this.#ownsStore) await this.store.close().catch(() => undefined);
   }
 }
 

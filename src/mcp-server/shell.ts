@@ -5,9 +5,9 @@
 // through /bin/sh -c, because that is what the owner read and agreed to.
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import type { DatabaseSync } from 'node:sqlite';
 import { parse } from 'shell-quote';
 import { LaresError } from '../errors.ts';
+import type { ToolStateStore } from '../memory/tool-state.ts';
 import { nowIso } from '../time.ts';
 import { ToolInputError } from './tool-error.ts';
 
@@ -54,38 +54,34 @@ export interface AllowRule { exact?: string[]; prefix?: string[]; source: string
  *   ["uptime"]                          shorthand for {"exact": ["uptime"]}
  */
 export class ShellAllowlist {
-  readonly #db: DatabaseSync;
+  readonly #state: ToolStateStore;
   readonly #file?: string;
   #fileRules: AllowRule[] = [];
   #fileStamp = '';
 
-  constructor(db: DatabaseSync, file?: string) {
-    this.#db = db;
+  constructor(state: ToolStateStore, file?: string) {
+    this.#state = state;
     this.#file = file;
     this.#loadFile();
   }
 
-  match(argv: string[]): AllowRule | undefined {
-    this.#loadFile();
-    for (const rule of [...this.#fileRules, ...this.#storedRules()]) {
+  async match(argv: string[]): Promise<AllowRule | undefined> {
+    for (const rule of await this.rules()) {
       if (rule.exact && rule.exact.length === argv.length && rule.exact.every((w, i) => w === argv[i])) return rule;
       if (rule.prefix && rule.prefix.length > 0 && rule.prefix.length <= argv.length && rule.prefix.every((w, i) => w === argv[i])) return rule;
     }
     return undefined;
   }
 
-  addExact(argv: string[], approvalId?: string): void {
-    this.#db.prepare('INSERT OR IGNORE INTO mcp_shell_allowlist (argv_json, approval_id, created_at) VALUES (?, ?, ?)').run(JSON.stringify(argv), approvalId ?? null, nowIso());
+  addExact(argv: string[], approvalId?: string): Promise<void> {
+    return this.#state.addAllowedCommand({ argv, approvalId: approvalId ?? null, createdAt: nowIso() });
   }
 
-  rules(): AllowRule[] {
+  /** The file's rules (re-read when it changes), then the owner's "always allow" decisions. */
+  async rules(): Promise<AllowRule[]> {
     this.#loadFile();
-    return [...this.#fileRules, ...this.#storedRules()];
-  }
-
-  #storedRules(): AllowRule[] {
-    const rows = this.#db.prepare('SELECT argv_json FROM mcp_shell_allowlist ORDER BY created_at').all() as Array<{ argv_json: string }>;
-    return rows.map((r) => ({ exact: JSON.parse(r.argv_json) as string[], source: 'always-allow approval' }));
+    const stored = (await this.#state.allowedCommands()).map((c): AllowRule => ({ exact: c.argv, source: 'always-allow approval' }));
+    return [...this.#fileRules, ...stored];
   }
 
   #loadFile(): void {

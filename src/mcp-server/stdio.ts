@@ -7,7 +7,7 @@ import { LaresToolRuntime } from './runtime.ts';
 import { createLaresMcpServer } from './server.ts';
 
 export async function runMcpStdioServer(config: Config, options: { version?: string } = {}): Promise<{ close(): Promise<void> }> {
-  const runtime = new LaresToolRuntime(config, { version: options.version });
+  const runtime = await LaresToolRuntime.open(config, { version: options.version });
   const server = createLaresMcpServer(runtime);
   const transport = new StdioServerTransport();
   let closed = false;
@@ -15,7 +15,7 @@ export async function runMcpStdioServer(config: Config, options: { version?: str
     if (closed) return;
     closed = true;
     await server.close().catch(() => undefined);
-    runtime.close();
+    await runtime.close();
   };
   transport.onclose = () => { void close(); };
   await server.connect(transport);

@@ -81,7 +81,7 @@ export const TOOL_SPECS: Record<LaresToolName, ToolSpec> = {
     async facts(args: { command: string; working_dir?: string }, deps) {
       const parsed = parseCommand(args.command);
       if (args.working_dir) await deps.files.resolveExisting(args.working_dir);
-      return { shellSyntax: parsed.shellSyntax, allowRule: parsed.shellSyntax.length === 0 ? deps.allowlist.match(parsed.argv) : undefined };
+      return { shellSyntax: parsed.shellSyntax, allowRule: parsed.shellSyntax.length === 0 ? await deps.allowlist.match(parsed.argv) : undefined };
     },
   },
   read_rss_feed: {
@@ -138,7 +138,7 @@ export const TOOL_SPECS: Record<LaresToolName, ToolSpec> = {
       message: z.string().min(1).describe('what to tell yourself when the job is due'),
     },
     async run(args, deps) {
-      const job = deps.scheduler.schedule(args);
+      const job = await deps.scheduler.schedule(args);
       return `scheduled ${job.id} (${job.kind} ${job.spec}); next run ${job.nextRunAt}`;
     },
   },
@@ -146,7 +146,7 @@ export const TOOL_SPECS: Record<LaresToolName, ToolSpec> = {
     description: 'List the active scheduled jobs with their next run times.',
     input: {},
     async run(_args, deps) {
-      const jobs = deps.scheduler.list();
+      const jobs = await deps.scheduler.list();
       if (jobs.length === 0) return 'no scheduled jobs';
       return jobs.map((j) => `${j.id}  ${j.kind} ${j.spec}  next: ${j.nextRunAt ?? '-'}  "${j.message}"`).join('\n');
     },
@@ -155,7 +155,7 @@ export const TOOL_SPECS: Record<LaresToolName, ToolSpec> = {
     description: 'Remove a scheduled job by id. Queued for the owner\'s approval; NOT done until approved.',
     input: { id: z.string().min(1).describe('the job id, e.g. job_1a2b3c4d') },
     async run(args: { id: string }, deps) {
-      if (!deps.scheduler.remove(args.id)) throw new ToolInputError(`id: no scheduled job ${args.id}; see list_jobs`);
+      if (!await deps.scheduler.remove(args.id)) throw new ToolInputError(`id: no scheduled job ${args.id}; see list_jobs`);
       return `removed ${args.id}`;
     },
   },

@@ -1,5 +1,6 @@
 // The memory store interface. SQLite (default) and PostgreSQL implement it; the agent only sees this.
 import type { ContentBlock } from '../llm/content.ts';
+import type { ToolStateStore } from './tool-state.ts';
 
 export const DEFAULT_CONVERSATION = 'default';
 
@@ -184,6 +185,8 @@ export interface StoreCounts { blocks: number; messages: number; compactedMessag
 
 export interface MemoryStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** the approval queue, events, jobs, shell allowlist, workers and leases (tool-state.ts) */
+  readonly toolState: ToolStateStore;
 
   // memory blocks
   listBlocks(): Promise<MemoryBlock[]>;

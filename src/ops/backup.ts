@@ -11,11 +11,6 @@ export function defaultBackupPath(sqlitePath: string, now = new Date(), prefix =
   return join(dirname(resolve(sqlitePath)), 'backups', `${prefix}-${stamp}.db`);
 }
 
-/** Where the tool database's backup goes when the memory backup goes to `memoryBackup`. */
-export function toolsBackupPath(memoryBackup: string): string {
-  return memoryBackup.replace(/(\.db)?$/, '-tools.db');
-}
-
 export interface BackupResult { path: string; pages: number; bytes: number }
 
 export async function backupSqlite(sqlitePath: string, to: string, onProgress?: (remaining: number, total: number) => void): Promise<BackupResult> {

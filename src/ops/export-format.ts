@@ -8,7 +8,7 @@ import type { TableName, TableRow } from './store-tables.ts';
 export const EXPORT_FORMAT = 'lares-export';
 export const EXPORT_VERSION = 1;
 
-export type ExportKind = 'block' | 'block_version' | 'summary' | 'message' | 'passage' | 'usage' | 'meta';
+export type ExportKind = 'block' | 'block_version' | 'summary' | 'message' | 'passage' | 'usage' | 'meta' | 'approval' | 'event' | 'job' | 'allowlist';
 
 /** Record kinds in the order a file must hold them, each with its table and its key in the JSON format. */
 export const EXPORT_SECTIONS: Array<{ kind: ExportKind; table: TableName; jsonKey: string }> = [
@@ -19,6 +19,11 @@ export const EXPORT_SECTIONS: Array<{ kind: ExportKind; table: TableName; jsonKe
   { kind: 'passage', table: 'archival_passages', jsonKey: 'passages' },
   { kind: 'usage', table: 'llm_usage', jsonKey: 'usage' },
   { kind: 'meta', table: 'meta', jsonKey: 'meta' },
+  // the tools' state; files exported before these existed simply have none
+  { kind: 'approval', table: 'approval_requests', jsonKey: 'approvals' },
+  { kind: 'event', table: 'mcp_events', jsonKey: 'events' },
+  { kind: 'job', table: 'mcp_jobs', jsonKey: 'jobs' },
+  { kind: 'allowlist', table: 'mcp_shell_allowlist', jsonKey: 'allowlist' },
 ];
 
 const id = z.number().int().positive();
@@ -46,6 +51,18 @@ const recordSchemas = {
     source: nullableText.default(null),
   }),
   meta: z.object({ key: z.string(), value: z.string() }),
+  approval: z.object({
+    id: z.string().min(1), tool: z.string().min(1), args: z.record(z.string(), z.unknown()), reason: z.string(),
+    status: z.enum(['pending', 'approved', 'executed', 'failed', 'denied', 'expired']), createdAt: time, expiresAt: time,
+    decidedAt: nullableText, finishedAt: nullableText, result: z.object({ text: z.string(), isError: z.boolean() }).nullable(),
+    error: nullableText, denyReason: nullableText, alwaysAllowed: z.boolean(),
+  }),
+  event: z.object({ id, eventType: z.enum(['approval_needed', 'approval_result', 'job_due']), data: z.record(z.string(), z.unknown()), createdAt: time }),
+  job: z.object({
+    id: z.string().min(1), kind: z.enum(['once', 'interval', 'cron']), spec: z.string(), message: z.string(),
+    nextRunAt: nullableText, lastRunAt: nullableText, active: z.boolean(), createdAt: time,
+  }),
+  allowlist: z.object({ argv: z.array(z.string()).min(1), approvalId: nullableText, createdAt: time }),
 } satisfies Record<ExportKind, z.ZodType>;
 
 export type ExportRecord = { kind: ExportKind; data: Record<string, unknown> };
@@ -74,6 +91,14 @@ export function rowToRecord(kind: ExportKind, r: TableRow): Record<string, unkno
       kind: r.kind, provider: r.provider, source: r.source,
     };
     case 'meta': return { key: r.key, value: r.value };
+    case 'approval': return {
+      id: r.id, tool: r.tool, args: JSON.parse(String(r.args_json)), reason: r.reason, status: r.status, createdAt: r.created_at, expiresAt: r.expires_at,
+      decidedAt: r.decided_at, finishedAt: r.finished_at, result: r.result_json === null ? null : JSON.parse(String(r.result_json)),
+      error: r.error, denyReason: r.deny_reason, alwaysAllowed: r.always_allowed,
+    };
+    case 'event': return { id: r.id, eventType: r.type, data: JSON.parse(String(r.data_json)), createdAt: r.created_at };
+    case 'job': return { id: r.id, kind: r.kind, spec: r.spec, message: r.message, nextRunAt: r.next_run_at, lastRunAt: r.last_run_at, active: r.active, createdAt: r.created_at };
+    case 'allowlist': return { argv: JSON.parse(String(r.argv_json)), approvalId: r.approval_id, createdAt: r.created_at };
   }
 }
 
@@ -103,9 +128,17 @@ export function recordToRow(kind: ExportKind, data: unknown, where: string): Tab
       kind: d.kind, provider: d.provider, source: d.source,
     };
     case 'meta': return { key: d.key, value: d.value };
+    case 'approval': return {
+      id: d.id, tool: d.tool, args_json: JSON.stringify(d.args), reason: d.reason, status: d.status, created_at: d.createdAt, expires_at: d.expiresAt,
+      decided_at: d.decidedAt, finished_at: d.finishedAt, result_json: d.result === null ? null : JSON.stringify(d.result),
+      error: d.error, deny_reason: d.denyReason, always_allowed: d.alwaysAllowed,
+    };
+    case 'event': return { id: d.id, type: d.eventType, data_json: JSON.stringify(d.data), created_at: d.createdAt };
+    case 'job': return { id: d.id, kind: d.kind, spec: d.spec, message: d.message, next_run_at: d.nextRunAt, last_run_at: d.lastRunAt, active: d.active, created_at: d.createdAt };
+    case 'allowlist': return { argv_json: JSON.stringify(d.argv), approval_id: d.approvalId, created_at: d.createdAt };
   }
 }
 
 export function emptyCounts(): ExportCounts {
-  return { block: 0, block_version: 0, summary: 0, message: 0, passage: 0, usage: 0, meta: 0 };
+  return { block: 0, block_version: 0, summary: 0, message: 0, passage: 0, usage: 0, meta: 0, approval: 0, event: 0, job: 0, allowlist: 0 };
 }

@@ -5,7 +5,7 @@
 import type { PoolClient } from 'pg';
 import { LaresError } from '../errors.ts';
 import { PostgresStore } from '../memory/postgres/postgres-store.ts';
-import { POSTGRES_ID_TABLES } from '../memory/postgres/schema.ts';
+import { POSTGRES_ID_TABLES, advanceIdSequenceSql } from '../memory/postgres/schema.ts';
 import { SqliteStore } from '../memory/sqlite/sqlite-store.ts';
 import type { MemoryStore } from '../memory/store.ts';
 
@@ -16,10 +16,13 @@ export interface TableSpec {
   name: TableName;
   /** 'id' tables are paged by id; the others are small and read whole in their natural order */
   key: 'id' | 'none';
+  /** the order of a 'none' table's rows (default: as inserted) */
+  order?: string;
   columns: Array<[string, ColumnType]>;
 }
 
-export type TableName = 'memory_blocks' | 'memory_block_history' | 'summaries' | 'messages' | 'archival_passages' | 'llm_usage' | 'meta';
+export type TableName = 'memory_blocks' | 'memory_block_history' | 'summaries' | 'messages' | 'archival_passages' | 'llm_usage' | 'meta'
+  | 'approval_requests' | 'mcp_events' | 'mcp_jobs' | 'mcp_shell_allowlist';
 
 /** In dependency order: messages reference summaries (compacted_by), so summaries come first. */
 export const STORE_TABLES: TableSpec[] = [
@@ -30,6 +33,11 @@ export const STORE_TABLES: TableSpec[] = [
   { name: 'archival_passages', key: 'id', columns: [['id', 'int'], ['text', 'text'], ['tags', 'text'], ['created_at', 'text'], ['source_ref', 'text']] },
   { name: 'llm_usage', key: 'id', columns: [['id', 'int'], ['conversation_id', 'text'], ['model', 'text'], ['input_tokens', 'int'], ['cache_read_tokens', 'int'], ['cache_write_tokens', 'int'], ['output_tokens', 'int'], ['request_tokens', 'int'], ['last_message_id', 'int'], ['created_at', 'text'], ['kind', 'text'], ['provider', 'text'], ['source', 'text']] },
   { name: 'meta', key: 'none', columns: [['key', 'text'], ['value', 'text']] },
+  // the tools' state (memory/tool-state.ts); workers and leases are live state and stay behind
+  { name: 'approval_requests', key: 'none', order: 'created_at, id', columns: [['id', 'text'], ['tool', 'text'], ['args_json', 'text'], ['reason', 'text'], ['status', 'text'], ['created_at', 'text'], ['expires_at', 'text'], ['decided_at', 'text'], ['finished_at', 'text'], ['result_json', 'text'], ['error', 'text'], ['deny_reason', 'text'], ['always_allowed', 'bool']] },
+  { name: 'mcp_events', key: 'id', columns: [['id', 'int'], ['type', 'text'], ['data_json', 'text'], ['created_at', 'text']] },
+  { name: 'mcp_jobs', key: 'none', order: 'created_at, id', columns: [['id', 'text'], ['kind', 'text'], ['spec', 'text'], ['message', 'text'], ['next_run_at', 'text'], ['last_run_at', 'text'], ['active', 'bool'], ['created_at', 'text']] },
+  { name: 'mcp_shell_allowlist', key: 'none', order: 'created_at, argv_json', columns: [['argv_json', 'text'], ['approval_id', 'text'], ['created_at', 'text']] },
 ];
 
 export function tableSpec(name: TableName): TableSpec {
@@ -66,6 +74,7 @@ function normalise(spec: TableSpec, raw: Record<string, unknown>): TableRow {
 
 function orderOf(store: MemoryStore, spec: TableSpec): string {
   if (spec.key === 'id') return 'id';
+  if (spec.order) return spec.order;
   if (spec.name === 'meta') return 'key';
   return store.kind === 'postgres' ? 'position' : 'rowid';
 }
@@ -178,7 +187,7 @@ export async function openTableWriter(store: MemoryStore): Promise<TableWriter> 
     async commit() {
       try {
         for (const table of POSTGRES_ID_TABLES) {
-          await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`);
+          await client.query(advanceIdSequenceSql(table));
         }
         await client.query('COMMIT');
       } finally {

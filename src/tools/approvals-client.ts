@@ -5,7 +5,7 @@
 import { LaresError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import { ApprovalError, type ApprovalRecord } from '../mcp-server/approvals.ts';
-import type { LaresEvent, LaresEventType } from '../mcp-server/events.ts';
+import { followEvents, type EventFollower, type LaresEvent, type LaresEventType } from '../mcp-server/events.ts';
 import type { LaresToolRuntime } from '../mcp-server/runtime.ts';
 
 export type { ApprovalRecord, LaresEvent, LaresEventType };
@@ -148,35 +148,41 @@ async function readSse(body: ReadableStream<Uint8Array>, onEvent: (event: LaresE
 
 /**
  * The same interface over the queue object, for `lares chat`/`lares run` without MCP_URL.
- * Events written by this process arrive at once; a poll (every pollMs) also picks up
- * events written by another process sharing the database (e.g. `lares approvals approve`).
+ * Events written by this process arrive at once, another worker's at once on PostgreSQL
+ * (LISTEN/NOTIFY); a poll (every pollMs) also picks up events written by another process
+ * sharing a SQLite file (e.g. `lares approvals approve`).
  */
 export function createLocalApprovalsClient(runtime: LaresToolRuntime, options: { pollMs?: number } = {}): ApprovalsClient {
   const closers = new Set<() => void>();
   return {
     kind: 'in-process',
-    listPending: async () => runtime.queue.listPending(),
-    get: async (id) => runtime.queue.get(id),
-    listRecent: async (limit) => runtime.queue.listRecent(limit),
+    listPending: () => runtime.queue.listPending(),
+    get: (id) => runtime.queue.get(id),
+    listRecent: (limit) => runtime.queue.listRecent(limit),
     approve: (id, opts = {}) => runtime.queue.approve(id, opts),
-    deny: async (id, reason) => runtime.queue.deny(id, reason),
+    deny: (id, reason) => runtime.queue.deny(id, reason),
     subscribe(onEvent, subscribeOptions = {}) {
-      let last = subscribeOptions.lastEventId ?? runtime.events.lastId();
-      const flush = () => {
-        for (const event of runtime.events.since(last)) {
-          last = event.id;
+      let follower: EventFollower | undefined;
+      let closed = false;
+      const start = (from: number) => {
+        if (closed) return;
+        log().info({ event: 'approval_poll', source: 'in-process', lastEventId: from }, 'approval_poll: listening for approval events');
+        follower = followEvents(runtime.events, from, (event) => {
           try { onEvent(event); } catch (error) { log().warn({ err: error }, 'approval event handler failed'); }
-        }
+        }, {
+          pollMs: options.pollMs ?? 2000,
+          onError: (error) => log().debug({ event: 'approval_poll', err: errorMessage(error) }, 'approval_poll failed'),
+        });
+        subscribeOptions.onStatus?.('connected');
       };
-      log().info({ event: 'approval_poll', source: 'in-process', lastEventId: last }, 'approval_poll: listening for approval events');
-      const unsubscribe = runtime.events.onEvent(() => flush());
-      const timer = setInterval(() => {
-        try { flush(); } catch (error) { log().debug({ event: 'approval_poll', err: errorMessage(error) }, 'approval_poll failed'); }
-      }, options.pollMs ?? 2000);
-      timer.unref();
-      queueMicrotask(flush);
-      subscribeOptions.onStatus?.('connected');
-      const close = () => { unsubscribe(); clearInterval(timer); closers.delete(close); };
+      if (subscribeOptions.lastEventId !== undefined) start(subscribeOptions.lastEventId);
+      else {
+        runtime.events.lastId().then(start, (error: unknown) => {
+          log().warn({ event: 'approval_poll', err: errorMessage(error) }, 'approval_poll: could not read the event log; replaying from the start');
+          start(0);
+        });
+      }
+      const close = () => { closed = true; follower?.close(); closers.delete(close); };
       closers.add(close);
       return { close };
     },

@@ -4,6 +4,7 @@
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Config } from '../config/config.ts';
+import type { MemoryStore } from '../memory/store.ts';
 import { LaresToolRuntime, type RuntimeOptions } from '../mcp-server/runtime.ts';
 import { createLaresMcpServer } from '../mcp-server/server.ts';
 import { createLocalApprovalsClient, type ApprovalsClient } from './approvals-client.ts';
@@ -16,8 +17,8 @@ export interface InProcessLaresTools {
   close(): Promise<void>;
 }
 
-export async function createInProcessLaresTools(config: Config, options: McpConnectOptions & RuntimeOptions & { name?: string } = {}): Promise<InProcessLaresTools> {
-  const runtime = new LaresToolRuntime(config, { startScheduler: options.startScheduler });
+export async function createInProcessLaresTools(config: Config, options: McpConnectOptions & RuntimeOptions & { name?: string; store?: MemoryStore } = {}): Promise<InProcessLaresTools> {
+  const runtime = await LaresToolRuntime.open(config, { startScheduler: options.startScheduler, store: options.store });
   const servers: McpServer[] = [];
   const provider = new McpToolProvider({
     name: options.name ?? 'lares',
@@ -29,7 +30,12 @@ export async function createInProcessLaresTools(config: Config, options: McpConn
       return clientSide;
     },
   }, { attempts: 1, ...options });
-  await provider.start();
+  try {
+    await provider.start();
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   const approvals = createLocalApprovalsClient(runtime);
   return {
     provider, approvals, runtime,
@@ -37,7 +43,7 @@ export async function createInProcessLaresTools(config: Config, options: McpConn
       await approvals.close();
       await provider.close();
       for (const server of servers) await server.close().catch(() => undefined);
-      runtime.close();
+      await runtime.close();
     },
   };
 }

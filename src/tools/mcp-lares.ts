@@ -1,6 +1,7 @@
 // The Lares tool server from a Config: over HTTP when MCP_URL is set, in-process
 // otherwise. Either way the agent gets an MCP ToolProvider and an ApprovalsClient.
 import type { Config } from '../config/config.ts';
+import type { MemoryStore } from '../memory/store.ts';
 import { createHttpApprovalsClient, restBaseUrl, type ApprovalsClient } from './approvals-client.ts';
 import { createInProcessLaresTools } from './in-process-mcp.ts';
 import { connectMcpToolProvider, type McpConnectOptions, type McpToolProvider } from './mcp-client.ts';
@@ -12,7 +13,7 @@ export interface LaresTools {
   close(): Promise<void>;
 }
 
-export async function connectLaresTools(config: Config, options: McpConnectOptions & { startScheduler?: boolean } = {}): Promise<LaresTools> {
+export async function connectLaresTools(config: Config, options: McpConnectOptions & { startScheduler?: boolean; store?: MemoryStore } = {}): Promise<LaresTools> {
   if (config.mcp.url) {
     const provider = await connectMcpToolProvider({ name: 'lares-mcp', url: config.mcp.url, token: config.mcp.token }, options);
     const approvals = createHttpApprovalsClient({ baseUrl: restBaseUrl(config.mcp.url), token: config.mcp.token });

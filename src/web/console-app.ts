@@ -36,7 +36,7 @@ export interface ConsoleDeps {
   /** direct mode only */
   recall?: Recall;
   context?(): Promise<ContextReport>;
-  /** the scheduler over the approval database (absent when the jobs live behind MCP_URL) */
+  /** the scheduler over the store's jobs (the same ones `lares mcp` fires when MCP_URL is set) */
   jobs?: Scheduler;
   prices: PriceTable;
   /** whether the connection is TLS (behind a proxy: LARES_WEB_ORIGIN is https) */
@@ -392,20 +392,20 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
 
   // ---- jobs
 
-  app.get('/jobs', (c) => {
+  app.get('/jobs', async (c) => {
     const perch = deps.config.perchIntervalMinutes === 0 ? 'Perch time is off (LARES_PERCH_INTERVAL_MINUTES=0).' : `Every ${deps.config.perchIntervalMinutes} minutes while lares run runs (LARES_PERCH_INTERVAL_MINUTES); a tick with nothing new makes no model call.`;
-    return c.html(views.jobsPage({ jobs: deps.jobs?.list(true), perch, csrf: c.get('csrf') }));
+    return c.html(views.jobsPage({ jobs: await deps.jobs?.list(true), perch, csrf: c.get('csrf') }));
   });
 
-  app.post('/jobs/:id/:action', (c) => {
+  app.post('/jobs/:id/:action', async (c) => {
     const jobs = deps.jobs;
-    if (!jobs) throw new BadRequest(409, 'Jobs are kept by the approval server at MCP_URL; manage them there.');
+    if (!jobs) throw new BadRequest(409, 'Jobs cannot be managed from this page here.');
     const id = c.req.param('id');
     const actionName = c.req.param('action');
-    if (!jobs.get(id)) throw new BadRequest(404, `There is no job ${id}.`);
-    if (actionName === 'pause' || actionName === 'resume') jobs.setPaused(id, actionName === 'pause');
-    else if (actionName === 'remove') jobs.remove(id);
-    else if (actionName === 'run') jobs.runNow(id);
+    if (!await jobs.get(id)) throw new BadRequest(404, `There is no job ${id}.`);
+    if (actionName === 'pause' || actionName === 'resume') await jobs.setPaused(id, actionName === 'pause');
+    else if (actionName === 'remove') await jobs.remove(id);
+    else if (actionName === 'run') await jobs.runNow(id);
     else throw new BadRequest(404, `Unknown job action "${actionName}": use pause, resume, remove or run.`);
     ownerAction(`job_${actionName === 'run' ? 'run_now' : actionName === 'remove' ? 'removed' : `${actionName}d`}`, { jobId: id });
     return c.redirect('/jobs', 303);

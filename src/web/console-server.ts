@@ -3,12 +3,10 @@
 // `lares run` mounts beside /health and `lares web` serves on its own.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import type { DatabaseSync } from 'node:sqlite';
 import type { ChannelRuntime } from '../app/channel-runtime.ts';
 import { contextReport } from '../app/context-report.ts';
 import type { Config } from '../config/config.ts';
 import { loadPrices } from '../llm/pricing.ts';
-import { openMcpDatabase } from '../mcp-server/db.ts';
 import { EventLog } from '../mcp-server/events.ts';
 import { Scheduler } from '../mcp-server/scheduler.ts';
 import type { MemoryStore } from '../memory/store.ts';
@@ -55,13 +53,10 @@ export async function createWebConsole(config: Config, runtime: ChannelRuntime):
   checkWebSettings(config.web);
   const key = await loginKey(runtime.store);
   let port = config.httpPort;
-  // jobs live beside the approval queue; a queue behind MCP_URL keeps them there
-  let jobsDb: DatabaseSync | undefined;
-  let jobs: Scheduler | undefined;
-  if (runtime.approvals.kind === 'in-process') {
-    jobsDb = openMcpDatabase(config.mcp.approvalDbPath);
-    jobs = new Scheduler(jobsDb, new EventLog(jobsDb));
-  }
+  // jobs live in the store beside the approval queue (a `lares mcp` at MCP_URL shares it): managed
+  // here, fired by whichever worker's scheduler claims the slot
+  const jobEvents = new EventLog(runtime.store.toolState);
+  const jobs = new Scheduler(runtime.store.toolState, jobEvents);
   const direct = runtime.direct;
   const app = createConsoleApp({
     config, store: runtime.store, agent: runtime.agent, approvals: runtime.approvals,
@@ -81,7 +76,7 @@ export async function createWebConsole(config: Config, runtime: ChannelRuntime):
     url: () => consoleUrl(config.web, port),
     loginLink: () => loginLinkFor(consoleUrl(config.web, port), key),
     async close() {
-      try { jobsDb?.close(); } catch { /* already closed */ }
+      jobEvents.close();
     },
   };
 }

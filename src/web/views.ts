@@ -249,7 +249,7 @@ export function costPage(options: { context?: ContextReport; usage: UsageReport;
 
 export function jobsPage(options: { jobs?: Job[]; perch: string; csrf: string }): string {
   const jobs = options.jobs === undefined
-    ? h`<p class="muted">Jobs are kept by the approval server at MCP_URL; manage them there.</p>`
+    ? h`<p class="muted">Jobs cannot be managed from this page here.</p>`
     : options.jobs.length === 0 ? h`<p class="muted">No scheduled jobs. Ask Lares to remind you of something.</p>`
       : h`<ul class="jobs">${options.jobs.map((j) => h`<li class="card"><p><strong>${j.message}</strong></p>
         <p class="muted">${j.id} · ${j.kind} ${j.spec} · ${j.paused ? 'paused' : j.active ? `next ${j.nextRunAt?.slice(0, 16).replace('T', ' ') ?? '—'}` : 'finished'}${j.lastRunAt ? ` · last ${j.lastRunAt.slice(0, 16).replace('T', ' ')}` : ''}</p>

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ApprovalBridge, formatApprovalRequest } from '../../src/channels/discord/approval-bridge.ts';
 import type { FakeDiscord, FakeMessage } from '../fakes/discord.ts';
+import { until } from '../support/until.ts';
 import { discordWithApprovals, LogCapture, MemoryMeta, ScriptedAgent, startLares, TestApprovals } from './helpers.ts';
 
 async function setup(t: TestContext) {
@@ -20,7 +21,7 @@ const hasBotReactions = (message: FakeMessage, emojis: string[]) => emojis.every
 
 test("an approval is posted once with its tool, arguments and reason; a stranger's ✅ is ignored; the owner's ✅ runs it exactly once and the outcome reaches the conversation", async (t) => {
   const { fake, owner, agent, approvals, logs } = await setup(t);
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'ls -la /srv', working_dir: '/home/robin' }, 'the command is not on the allowlist');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'ls -la /srv', working_dir: '/home/robin' }, 'the command is not on the allowlist');
   const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['✅', '❌', '🔓']) && m; }, { what: 'the approval request with its reactions' });
   assert.match(request.content, /Tool: `run_shell_command`/);
   assert.match(request.content, /"command": "ls -la \/srv"/);
@@ -30,13 +31,13 @@ test("an approval is posted once with its tool, arguments and reason; a stranger
   const stranger = fake.user('mallory');
   fake.react(stranger, request.id, '✅');
   await logs.waitFor('approval_reaction_ignored', { userId: stranger.id });
-  assert.equal(approvals.queue.get(record.id).status, 'pending', "a stranger's ✅ decides nothing");
+  assert.equal((await approvals.queue.get(record.id)).status, 'pending', "a stranger's ✅ decides nothing");
 
   fake.react(owner, request.id, '✅');
   const outcome = await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === request.id), { what: 'the outcome message' });
   assert.match(outcome.content, /Approved.*ran.*run_shell_command/s);
   assert.match(outcome.content, /total 0/, 'the result is shown');
-  assert.equal(approvals.queue.get(record.id).status, 'executed');
+  assert.equal((await approvals.queue.get(record.id)).status, 'executed');
   assert.deepEqual(approvals.executed, [{ tool: 'run_shell_command', args: { command: 'ls -la /srv', working_dir: '/home/robin' } }], 'ran once, with exactly the stored arguments');
   await fake.waitFor(() => fake.message(request.id).content.includes('**Approved**'), { what: 'the request edited to show the decision' });
 
@@ -55,13 +56,13 @@ test("an approval is posted once with its tool, arguments and reason; a stranger
 
 test('❌ denies: the tool does not run, the request and the conversation say so', async (t) => {
   const { fake, owner, agent, approvals } = await setup(t);
-  const record = approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: '127.0.0.1 example' }, 'writes outside the vault');
+  const record = await approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: '127.0.0.1 example' }, 'writes outside the vault');
   const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['✅', '❌']) && m; }, { what: 'the request' });
   assert.equal(request.reactionsBy.has('🔓'), false, '"always allow" is offered for shell commands only');
   fake.react(owner, request.id, '❌');
   const outcome = await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === request.id), { what: 'the outcome' });
   assert.match(outcome.content, /Denied.*did not run/);
-  assert.equal(approvals.queue.get(record.id).status, 'denied');
+  assert.equal((await approvals.queue.get(record.id)).status, 'denied');
   assert.equal(approvals.executed.length, 0);
   await fake.waitFor(() => fake.message(request.id).content.includes('**Denied**'), { what: 'the request edited' });
   const turn = await agent.waitFor(() => agent.calls.find((c) => c.source === 'approval'), 'the approval turn');
@@ -70,18 +71,18 @@ test('❌ denies: the tool does not run, the request and the conversation say so
 
 test('🔓 approves and always allows the exact shell command', async (t) => {
   const { fake, owner, approvals } = await setup(t);
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'git status' }, 'not on the allowlist');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'git status' }, 'not on the allowlist');
   const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['🔓']) && m; }, { what: 'the request' });
   fake.react(owner, request.id, '🔓');
   await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === request.id), { what: 'the outcome' });
-  const after = approvals.queue.get(record.id);
+  const after = await approvals.queue.get(record.id);
   assert.equal(after.status, 'executed');
   assert.equal(after.alwaysAllowed, true);
 });
 
 test('🔓 is not offered for a shell command with shell syntax (the queue cannot allowlist it)', async (t) => {
   const { fake, approvals } = await setup(t);
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'make build && make install' }, 'uses shell syntax');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'make build && make install' }, 'uses shell syntax');
   const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['✅', '❌']) && m; }, { what: 'the request' });
   assert.equal(request.reactionsBy.has('🔓'), false);
   assert.doesNotMatch(request.content, /always allow/);
@@ -90,13 +91,13 @@ test('🔓 is not offered for a shell command with shell syntax (the queue canno
 test('a 🔓 the queue refuses is explained in the channel, and the request still waits for ✅ or ❌', async (t) => {
   const { fake, owner, approvals } = await setup(t);
   approvals.alwaysRefusal = '"always allow" is switched off on this server';
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'git status' }, 'not on the allowlist');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'git status' }, 'not on the allowlist');
   const request = await fake.waitFor(() => { const m = requestFor(fake, record.id)(); return m && hasBotReactions(m, ['🔓']) && m; }, { what: 'the request' });
   fake.react(owner, request.id, '🔓');
   const note = await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === request.id), { what: 'the explanation' });
   assert.match(note.content, /not recorded: "always allow" is switched off on this server/);
   assert.match(note.content, /still waiting/);
-  assert.equal(approvals.queue.get(record.id).status, 'pending');
+  assert.equal((await approvals.queue.get(record.id)).status, 'pending');
   fake.react(owner, request.id, '✅');
   await fake.waitFor(() => fake.message(request.id).content.includes('**Approved**'), { what: 'the request edited' });
   assert.equal(approvals.executed.length, 1);
@@ -104,9 +105,9 @@ test('a 🔓 the queue refuses is explained in the channel, and the request stil
 
 test('an approval decided elsewhere (CLI, REST) updates its Discord message', async (t) => {
   const { fake, approvals, agent } = await setup(t);
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'reboot' }, 'not on the allowlist');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'reboot' }, 'not on the allowlist');
   const request = await fake.waitFor(requestFor(fake, record.id), { what: 'the request' });
-  approvals.queue.deny(record.id, 'not now');
+  await approvals.queue.deny(record.id, 'not now');
   await fake.waitFor(() => fake.message(request.id).content.includes('**Denied**'), { what: 'the request edited' });
   const outcome = await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === request.id), { what: 'the outcome' });
   assert.match(outcome.content, /Reason: not now/);
@@ -121,14 +122,14 @@ test('a restart neither loses nor re-posts approvals, and reactions on requests 
 
   const first = await startLares({ fake, owner, agent, approvals, store });
   defer(() => first.channel.close());
-  const a = approvals.queue.enqueue('run_shell_command', { command: 'make deploy' }, 'not on the allowlist');
-  const b = approvals.queue.enqueue('run_shell_command', { command: 'make clean' }, 'not on the allowlist');
+  const a = await approvals.queue.enqueue('run_shell_command', { command: 'make deploy' }, 'not on the allowlist');
+  const b = await approvals.queue.enqueue('run_shell_command', { command: 'make clean' }, 'not on the allowlist');
   await fake.waitFor(() => requestFor(fake, a.id)() && requestFor(fake, b.id)(), { what: 'both requests' });
   await first.channel.close();
 
   // while Lares is down: one is decided from the CLI, a new one is queued
-  approvals.queue.deny(b.id, 'from the CLI');
-  const c = approvals.queue.enqueue('run_shell_command', { command: 'make test' }, 'not on the allowlist');
+  await approvals.queue.deny(b.id, 'from the CLI');
+  const c = await approvals.queue.enqueue('run_shell_command', { command: 'make test' }, 'not on the allowlist');
 
   const second = await startLares({ fake, owner, agent, approvals, store });
   defer(() => second.channel.close());
@@ -140,7 +141,7 @@ test('a restart neither loses nor re-posts approvals, and reactions on requests 
   // the client of this run has never seen request a: the reaction arrives as a partial and still counts
   const requestA = requestFor(fake, a.id)()!;
   fake.react(owner, requestA.id, '✅');
-  await fake.waitFor(() => approvals.queue.get(a.id).status === 'executed', { what: 'a executed' });
+  await until(async () => (await approvals.queue.get(a.id)).status === 'executed', 'a executed');
   assert.deepEqual(approvals.executed.map((e) => e.args.command), ['make deploy']);
 });
 
@@ -168,7 +169,7 @@ test('an approval whose post failed (Discord briefly down) is posted by the next
     postAgentReply: async () => {},
   });
   t.after(() => bridge.stop());
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'git push' }, 'not on the allowlist');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'git push' }, 'not on the allowlist');
   await bridge.handleEvent({ type: 'approval_needed', data: { id: record.id } });
   assert.equal(logs.has('approval_event_failed', { approvalId: record.id }), true);
   assert.equal(posts.length, 0);

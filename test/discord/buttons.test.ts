@@ -18,7 +18,7 @@ const card = (fake: Awaited<ReturnType<typeof setup>>['fake'], id: string) => ()
 
 test('the card has Approve / Deny / Always allow buttons and shows the whole call with its expiry; a stranger gets an ephemeral "not yours"; the owner\'s press decides once and the card loses its buttons', async (t) => {
   const { fake, owner, approvals, agent } = await setup(t);
-  const record = approvals.queue.enqueue('run_shell_command', { command: 'ls -la /srv', working_dir: '/home/robin' }, 'not on the allowlist');
+  const record = await approvals.queue.enqueue('run_shell_command', { command: 'ls -la /srv', working_dir: '/home/robin' }, 'not on the allowlist');
   const message = await fake.waitFor(card(fake, record.id), { what: 'the card with buttons' });
   const buttons = message.components![0].components;
   assert.deepEqual(buttons.map((b) => [b.label, b.custom_id]), [
@@ -34,25 +34,25 @@ test('the card has Approve / Deny / Always allow buttons and shows the whole cal
   assert.equal(theirs.response!.type, 4);
   assert.equal(theirs.response!.data?.flags, 64, 'ephemeral');
   assert.match(String(theirs.response!.data?.content), /Not yours/);
-  assert.equal(approvals.queue.get(record.id).status, 'pending');
+  assert.equal((await approvals.queue.get(record.id)).status, 'pending');
 
   const press = fake.pressButton(owner, message.id, `lares:approve:${record.id}`);
   await fake.waitFor(() => press.response, { what: "the answer to the owner's press" });
   assert.equal(press.response!.type, 6, 'acknowledged at once (deferred update)');
   await fake.waitFor(() => fake.message(message.id).content.includes('**Approved**') && (fake.message(message.id).components ?? []).length === 0, { what: 'the card edited, without buttons' });
-  assert.equal(approvals.queue.get(record.id).status, 'executed');
+  assert.equal((await approvals.queue.get(record.id)).status, 'executed');
   assert.equal(approvals.executed.length, 1);
   await agent.waitFor(() => agent.calls.find((c) => c.source === 'approval'), 'the outcome turn');
 });
 
 test('a press after a decision made elsewhere, or after expiry, says so and changes nothing', async (t) => {
   const { fake, owner, approvals } = await setup(t);
-  const denied = approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
+  const denied = await approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
   const deniedCard = await fake.waitFor(card(fake, denied.id), { what: 'the first card' });
   const buttons = deniedCard.components![0].components;
   assert.deepEqual(buttons.map((b) => b.label), ['Approve', 'Deny'], '"always allow" only for shell commands');
   // decided in the terminal before the press reaches Lares
-  approvals.queue.deny(denied.id, 'no');
+  await approvals.queue.deny(denied.id, 'no');
   const late = fake.pressButton(owner, deniedCard.id, `lares:approve:${denied.id}`);
   await fake.waitFor(() => late.response, { what: 'the answer to the late press' });
   assert.equal(late.response!.type, 4);
@@ -61,13 +61,13 @@ test('a press after a decision made elsewhere, or after expiry, says so and chan
   assert.equal(approvals.executed.length, 0);
   await fake.waitFor(() => fake.message(deniedCard.id).content.includes('**Denied**'), { what: 'the card shows the denial' });
 
-  const expiring = approvals.queue.enqueue('write_file', { path: '/etc/motd', content: 'y' }, 'writes outside the vault');
+  const expiring = await approvals.queue.enqueue('write_file', { path: '/etc/motd', content: 'y' }, 'writes outside the vault');
   const expiringCard = await fake.waitFor(card(fake, expiring.id), { what: 'the second card' });
-  approvals.db.prepare('UPDATE approval_requests SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), expiring.id);
+  approvals.store.db.prepare('UPDATE approval_requests SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), expiring.id);
   const tooLate = fake.pressButton(owner, expiringCard.id, `lares:approve:${expiring.id}`);
   await fake.waitFor(() => tooLate.response, { what: 'the answer to the press after expiry' });
   assert.match(String(tooLate.response!.data?.content), /expired/);
-  assert.equal(approvals.queue.get(expiring.id).status, 'expired');
+  assert.equal((await approvals.queue.get(expiring.id)).status, 'expired');
   assert.equal(approvals.executed.length, 0);
   await fake.waitFor(() => fake.message(expiringCard.id).content.includes('**Expired**'), { what: 'the card shows the expiry' });
 });
@@ -76,7 +76,7 @@ test('a second press while the approved tool runs is answered at once ("being de
   const { fake, owner, approvals } = await setup(t);
   const held = gate();
   approvals.hold = held.promise;
-  const record = approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
+  const record = await approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
   try {
     const message = await fake.waitFor(card(fake, record.id), { what: 'the card' });
     const first = fake.pressButton(owner, message.id, `lares:approve:${record.id}`);
@@ -107,7 +107,7 @@ test('a press acknowledged (deferred) that the queue finds approved elsewhere ge
   approvals.client = () => racing;
   const h = await startLares({ fake, owner, agent: new ScriptedAgent(() => 'ok'), approvals, store: new MemoryMeta() });
   defer(() => h.channel.close());
-  const record = approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
+  const record = await approvals.queue.enqueue('write_file', { path: '/etc/hosts', content: 'x' }, 'writes outside the vault');
   try {
     const message = await fake.waitFor(card(fake, record.id), { what: 'the card' });
     const press = fake.pressButton(owner, message.id, `lares:approve:${record.id}`);

@@ -11,7 +11,7 @@ import type { AgentBackend, TurnEvents, TurnInput, TurnResult } from '../../src/
 import { startDiscordChannel, type DiscordChannel, type DiscordStateStore } from '../../src/channels/discord/discord-channel.ts';
 import { createLogger, setLogger, type Logger } from '../../src/log.ts';
 import { ApprovalError, ApprovalQueue } from '../../src/mcp-server/approvals.ts';
-import { openMcpDatabase } from '../../src/mcp-server/db.ts';
+import { SqliteStore } from '../../src/memory/sqlite/sqlite-store.ts';
 import { EventLog } from '../../src/mcp-server/events.ts';
 import type { LaresToolRuntime } from '../../src/mcp-server/runtime.ts';
 import { createLocalApprovalsClient, type ApprovalsClient } from '../../src/tools/approvals-client.ts';
@@ -123,11 +123,11 @@ export class LogCapture {
 /** The real approval queue of `lares mcp` on a temp database, as an ApprovalsClient. */
 export class TestApprovals {
   readonly dir = mkdtempSync(join(tmpdir(), 'lares-discord-approvals-'));
-  readonly db = openMcpDatabase(join(this.dir, 'approvals.db'));
-  readonly events = new EventLog(this.db);
+  readonly store = new SqliteStore(join(this.dir, 'approvals.db'));
+  readonly events = new EventLog(this.store.toolState);
   /** every execution of an approved call: the tool and its arguments */
   readonly executed: Array<{ tool: string; args: Record<string, unknown> }> = [];
-  readonly queue = new ApprovalQueue(this.db, this.events, {
+  readonly queue = new ApprovalQueue(this.store.toolState, this.events, {
     ttlMs: 60 * 60_000,
     execute: async (tool, args) => {
       this.executed.push({ tool, args });
@@ -137,7 +137,7 @@ export class TestApprovals {
     // like the real runtime when set: "always allow" refused (e.g. a command with shell syntax)
     allowAlways: () => {
       if (this.alwaysRefusal) throw new ApprovalError(400, this.alwaysRefusal);
-      return () => undefined;
+      return async () => undefined;
     },
   });
   alwaysRefusal: string | undefined;
@@ -149,8 +149,9 @@ export class TestApprovals {
     return createLocalApprovalsClient({ queue: this.queue, events: this.events } as unknown as LaresToolRuntime, { pollMs: 50 });
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    this.events.close();
+    await this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -18,7 +18,7 @@ test('with the real in-process tool runtime: ✅ runs the queued shell command o
   const dir = mkdtempSync(join(tmpdir(), 'lares-discord-runtime-'));
   defer(() => rmSync(dir, { recursive: true, force: true }));
   const config = loadConfig({ SQLITE_DB_PATH: join(dir, 'lares.db'), LARES_ALLOWED_PATHS: dir, LOG_LEVEL: 'silent', LARES_EMBEDDER: 'none' });
-  const runtime = new LaresToolRuntime(config, { startScheduler: false });
+  const runtime = await LaresToolRuntime.open(config, { startScheduler: false });
   defer(() => runtime.close());
   const approvals = createLocalApprovalsClient(runtime, { pollMs: 50 });
   defer(() => approvals.close());
@@ -44,8 +44,8 @@ test('with the real in-process tool runtime: ✅ runs the queued shell command o
   assert.equal(existsSync(target), true, 'the approved command ran');
   assert.equal((await approvals.get(id)).status, 'executed', 'and ran once: a second mkdir would have failed');
 
-  runtime.scheduler.schedule({ kind: 'once', spec: '1m', message: 'water the plants' });
-  runtime.scheduler.fireDue(new Date(Date.now() + 61_000));
+  await runtime.scheduler.schedule({ kind: 'once', spec: '1m', message: 'water the plants' });
+  await runtime.scheduler.fireDue(new Date(Date.now() + 61_000));
   await fake.waitFor(() => fake.botMessages().some((m) => m.content === 'Reminder: the plants need water.'), { what: 'the reminder' });
   assert.match(String(agent.calls.find((c) => c.source === 'job')?.content), /water the plants/);
 });

@@ -145,7 +145,7 @@ test('a scheduled reminder (job_due) becomes a turn whose reply is posted; a sil
   const h = await startLares({ fake, owner: fake.user('robin'), agent, approvals });
   defer(() => h.channel.close());
 
-  approvals.events.append('job_due', { jobId: 'job1', kind: 'once', spec: '2026-11-26T09:00:00Z', message: 'remind Robin to water the plants', scheduledFor: '2026-11-26T09:00:00.000Z', nextRunAt: null });
+  await approvals.events.append('job_due', { jobId: 'job1', kind: 'once', spec: '2026-11-26T09:00:00Z', message: 'remind Robin to water the plants', scheduledFor: '2026-11-26T09:00:00.000Z', nextRunAt: null });
   const posted = await fake.waitFor(() => fake.botMessages()[0], { what: 'the reminder' });
   assert.equal(posted.content, 'Time to water the plants, Robin! 🪴');
   const turn = agent.calls[0];
@@ -153,7 +153,7 @@ test('a scheduled reminder (job_due) becomes a turn whose reply is posted; a sil
   assert.match(String(turn.content), /^\[scheduled job job1 due at 2026-11-26T09:00:00.000Z, once .*\] remind Robin to water the plants/);
   assert.equal(turn.sourceRef, 'job:job1:2026-11-26T09:00:00.000Z');
 
-  approvals.events.append('job_due', { jobId: 'job2', kind: 'once', spec: 'x', message: 'stretch', scheduledFor: '2026-11-26T10:00:00.000Z', nextRunAt: null });
+  await approvals.events.append('job_due', { jobId: 'job2', kind: 'once', spec: 'x', message: 'stretch', scheduledFor: '2026-11-26T10:00:00.000Z', nextRunAt: null });
   await fake.waitFor(() => fake.botMessages().some((m) => m.content === '⏰ stretch'), { what: 'the fallback reminder' });
 });
 
@@ -161,7 +161,7 @@ test('/health reports Discord, perch time and pending approvals on loopback', as
   const { defer, fake, approvals } = await discordWithApprovals(t);
   const h = await startLares({ fake, owner: fake.user('robin'), agent: new ScriptedAgent(() => '(silent)'), approvals });
   defer(() => h.channel.close());
-  approvals.queue.enqueue('run_shell_command', { command: 'ls' }, 'x');
+  await approvals.queue.enqueue('run_shell_command', { command: 'ls' }, 'x');
   await h.channel.perch.tick();
   const startedAt = new Date().toISOString();
   const health = await startHealthServer({ port: 0, report: () => buildHealthReport({ mode: 'direct', startedAt, channel: h.channel, approvals: approvals.client() }) });
@@ -243,17 +243,17 @@ test('a reminder that fired while Lares was down is posted after start; one from
   const agent = new ScriptedAgent((input) => `reminder: ${String(input.content).split('] ')[1]?.split('\n')[0]}`);
   const due = (jobId: string, message: string) => approvals.events.append('job_due', { jobId, kind: 'once', spec: 's', message, scheduledFor: new Date().toISOString(), nextRunAt: null });
 
-  due('ancient', 'from before Lares ever ran');
+  await due('ancient', 'from before Lares ever ran');
   const first = await startLares({ fake, owner, agent, approvals, store });
   defer(() => first.channel.close());
   await first.logs.waitFor('job_skipped');
   await first.channel.close();
 
-  due('missed', 'call the dentist');
+  await due('missed', 'call the dentist');
   const second = await startLares({ fake, owner, agent, approvals, store });
   defer(() => second.channel.close());
   await fake.waitFor(() => fake.botMessages().some((m) => m.content === 'reminder: call the dentist'), { what: 'the missed reminder' });
-  due('live', 'stretch');
+  await due('live', 'stretch');
   await fake.waitFor(() => fake.botMessages().some((m) => m.content === 'reminder: stretch'), { what: 'the live reminder' });
   assert.deepEqual(agent.calls.map((c) => c.metadata?.jobId), ['missed', 'live'], 'each reminder once; the one from before the first run is skipped');
 });

@@ -172,7 +172,7 @@ describe('shell policy and the approval queue (real SDK client over HTTP)', () =
     const id = pendingId(await shell('touch expired.txt'));
     const before = (await rest(server, 'GET', `/approvals/${id}`)).json;
     // Jump past the TTL (24 h by default) instead of waiting for it.
-    server.runtime.queue.expireDue(new Date(Date.parse(before.expiresAt) + 1));
+    await server.runtime.queue.expireDue(new Date(Date.parse(before.expiresAt) + 1));
     assert.equal((await rest(server, 'GET', `/approvals/${id}`)).json.status, 'expired');
     const approve = await rest(server, 'POST', `/approvals/${id}/approve`);
     assert.equal(approve.status, 409);
@@ -192,7 +192,7 @@ describe('shell policy and the approval queue (real SDK client over HTTP)', () =
     assert.equal(replay[0].id, all[2].id, 'replay starts right after Last-Event-ID');
     assert.ok(all.some((e) => e.event === 'approval_needed' && typeof e.data.summary === 'string'));
     // live: subscribe from the current end, then cause an event
-    const lastId = String(server.runtime.events.lastId());
+    const lastId = String(await server.runtime.events.lastId());
     const live = readEvents(server, { lastEventId: lastId, until: (seen) => seen.some((e) => e.event === 'approval_needed') });
     const id = pendingId(await shell('touch live.txt'));
     const seen = await live;
@@ -200,14 +200,14 @@ describe('shell policy and the approval queue (real SDK client over HTTP)', () =
   });
 
   it('schedule_job fires a job_due event on the stream', async () => {
-    const lastId = String(server.runtime.events.lastId());
+    const lastId = String(await server.runtime.events.lastId());
     const due = readEvents(server, { lastEventId: lastId, until: (seen) => seen.some((e) => e.event === 'job_due') });
     const scheduled = await client.callTool({ name: 'schedule_job', arguments: { kind: 'once', spec: '1m', message: 'water the plants' } });
     assert.notEqual(scheduled.isError, true, textOf(scheduled));
     const jobId = /scheduled (job_[0-9a-f]+)/.exec(textOf(scheduled))![1];
     assert.match(textOf(await client.callTool({ name: 'list_jobs', arguments: {} })), new RegExp(jobId));
     // a minute later (the scheduler's clock moved forward, not the test's)
-    server.runtime.scheduler.fireDue(new Date(Date.now() + 61_000));
+    await server.runtime.scheduler.fireDue(new Date(Date.now() + 61_000));
     const events = await due;
     const event = events.find((e) => e.event === 'job_due')!;
     assert.equal(event.data.jobId, jobId);

@@ -2,18 +2,24 @@
 // only PostgreSQL does: migrations, advisory conversation locks, concurrent idempotent import.
 // If PostgreSQL cannot be started this file FAILS with the reason; it never skips.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { text } from '../../src/llm/content.ts';
-import { openStore } from '../../src/memory/open-store.ts';
+import { openSqliteStore, openStore } from '../../src/memory/open-store.ts';
 import { openPostgresStore, postgresSchemaVersion, redactDatabaseUrl, type PostgresStore } from '../../src/memory/postgres/postgres-store.ts';
+import { accentFoldingMigration, accentFolds } from '../../src/memory/postgres/recall-schema.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/memory/postgres/schema.ts';
 import { queryTerms } from '../../src/recall/query-terms.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 import { runStoreContract } from './store-contract.ts';
+import { runToolStateContract } from './tool-state-contract.ts';
 
 let server: TestPostgres;
 let n = 0;
+const ids = (ranked: Array<{ id: number }>): number[] => ranked.map((r) => r.id);
 
 before(async () => {
   server = await startTestPostgres();
@@ -23,6 +29,8 @@ after(async () => {
 });
 
 runStoreContract('postgres', async () => openPostgresStore(await server.createDatabase(`contract_${++n}`)));
+runToolStateContract('postgres', async () => openPostgresStore(await server.createDatabase(`contract_${++n}`)),
+  async (store) => openPostgresStore((store as PostgresStore).pool.options.connectionString!));
 
 describe('postgres only', () => {
   test('openStore opens PostgreSQL for MEMORY_PROVIDER=postgres and the schema is versioned', async (t) => {
@@ -204,7 +212,7 @@ describe('postgres only', () => {
     assert.equal(after, 31);
   });
 
-  test('without the unaccent extension the recall index still works, keeping accents', async (t) => {
+  test('without the unaccent extension accents are folded as SQLite folds them, and ranked alike', async (t) => {
     // a role that may create tables but not extensions (trusted ones need CREATE on the database)
     const url = await server.createDatabase('no_unaccent');
     const admin = new pg.Client({ connectionString: url });
@@ -213,16 +221,117 @@ describe('postgres only', () => {
     await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lares_plain') THEN CREATE ROLE lares_plain LOGIN; END IF; END $$");
     await admin.query('REVOKE CREATE ON DATABASE no_unaccent FROM PUBLIC');
     await admin.query('GRANT CREATE ON SCHEMA public TO lares_plain');
-    const store = await openPostgresStore(url.replace('//lares@', '//lares_plain@'));
+    const plainUrl = url.replace('//lares@', '//lares_plain@');
+    const role = new pg.Client({ connectionString: plainUrl });
+    await role.connect();
+    t.after(() => role.end());
+    // the path this test is about: unaccent cannot be had here
+    await assert.rejects(role.query('CREATE EXTENSION unaccent'), /permission denied/);
+    const store = await openPostgresStore(plainUrl);
     t.after(() => store.close());
     assert.equal((await admin.query("SELECT COUNT(*)::int AS n FROM pg_extension WHERE extname = 'unaccent'")).rows[0].n, 0);
-    const [cafe, plain] = await store.appendMessages([
-      { role: 'user', blocks: [{ type: 'text', text: 'un café noir' }] },
-      { role: 'user', blocks: [{ type: 'text', text: 'gardening all day' }] },
-    ]);
-    assert.deepEqual((await store.searchMessages('café')).map((h) => h.id), [cafe.id]);
-    assert.deepEqual(await store.searchMessages('cafe'), []);
-    assert.deepEqual((await store.searchMessages('garden')).map((h) => h.id), [plain.id]);
+    const dir = mkdtempSync(join(tmpdir(), 'lares-accents-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const sqlite = await openSqliteStore(join(dir, 'lares.db'));
+    t.after(() => sqlite.close());
+
+    // every character SQLite folds becomes what SQLite makes of it (accent-folding.test.ts: accentFolds() is SQLite's)
+    const folds = [...accentFolds()];
+    const folded = (await store.pool.query('SELECT lares_fold_accents($1) AS f', [folds.map(([c]) => c).join('')])).rows[0].f;
+    assert.equal(folded, folds.map(([, base]) => base).join(''));
+
+    const texts = [
+      'un café noir after the concert',
+      'the cafe on the corner sells cafe noir and more cafe',
+      'Zoë arrived late with the lemonade',
+      'zoe and ZOË and Zoe again',
+      'a naïve résumé for the interview',
+      'NAIVE RESUME WRITING',
+      'gardening all day',
+      'Straße and Øresund keep their letters, Ærø too',
+      'crème brûlée with Chloë in Zürich, São Paulo, Kraków, Hà Nội',
+      'the concert of an e\u0301le\u0301ve, decomposed accents',
+    ];
+    const both = [store, sqlite] as const;
+    const [pgIds, sqliteIds] = await Promise.all(both.map(async (s) => (await s.appendMessages(texts.map((value) => ({ role: 'user' as const, blocks: [text(value)] })))).map((m) => m.id)));
+    assert.deepEqual(pgIds, sqliteIds);
+    const [cafeNoir, cafe, zoeArrived, zoes, naive, naiveUpper, gardening, strasse, creme, eleve] = pgIds;
+    const found = async (query: string) => (await store.searchMessages(query)).map((h) => h.id).sort((a, b) => a - b);
+    assert.deepEqual(await found('cafe'), [cafeNoir, cafe]);
+    assert.deepEqual(await found('café'), [cafeNoir, cafe]);
+    assert.deepEqual(await found('Zoë'), [zoeArrived, zoes]);
+    assert.deepEqual(await found('zoe'), [zoeArrived, zoes]);
+    assert.deepEqual(await found('naïve résumé'), [naive, naiveUpper]);
+    assert.deepEqual(await found('naive resume'), [naive, naiveUpper]);
+    assert.deepEqual(await found('creme brulee chloe zurich sao paulo krakow ha noi'), [creme]);
+    assert.deepEqual(await found('élève'), [eleve]);
+    assert.deepEqual(await found('eleve'), [eleve]);
+    // folded as SQLite folds: not ß → ss, ø → o, æ → ae (unaccent would)
+    assert.deepEqual(await found('strasse oresund aero'), []);
+    assert.deepEqual(await found('straße øresund ærø'), [strasse]);
+    assert.deepEqual(await found('garden'), [gardening]);
+    const passage = await store.insertPassage({ text: 'Crème brûlée recipe from the café', tags: ['desserts'] });
+    assert.deepEqual((await store.searchPassages('creme brulee')).map((h) => h.id), [passage.id]);
+    await sqlite.insertPassage({ text: 'Crème brûlée recipe from the café', tags: ['desserts'] });
+
+    // the same documents, the same scores as SQLite's FTS5, through recallKeyword and searchMessages
+    for (const query of ['cafe', 'café noir', 'Zoë', 'zoe lemonade', 'naïve résumé', 'NAÏVE', 'concert cafe', 'crème brûlée café', 'élève concert']) {
+      const terms = queryTerms(query);
+      const [ours, theirs] = await Promise.all(both.map((s) => s.recallKeyword('message', terms, {}, 20)));
+      assert.deepEqual(ids(ours), ids(theirs), `order for ${query}`);
+      assert.ok(ours.length > 0, `${query} finds something`);
+      ours.forEach((r, i) => assert.ok(Math.abs(r.score - theirs[i].score) <= 1e-12 * theirs[i].score, `score for ${query}: ${r.score}, SQLite ${theirs[i].score}`));
+      const [hits, sqliteHits] = await Promise.all(both.map((s) => s.searchMessages(query)));
+      assert.deepEqual(hits.map((h) => [h.id, h.content]), sqliteHits.map((h) => [h.id, h.content]));
+    }
+    const [ours, theirs] = await Promise.all(both.map((s) => s.recallKeyword('passage', queryTerms('cafe creme'), {}, 10)));
+    assert.deepEqual(ids(ours), ids(theirs));
+    ours.forEach((r, i) => assert.ok(Math.abs(r.score - theirs[i].score) <= 1e-12 * theirs[i].score));
+  });
+
+  test('a database from before accent folding, which kept accents, folds them after the upgrade: the keyword index is rebuilt', async (t) => {
+    const url = await server.createDatabase('accent_upgrade');
+    const before = POSTGRES_MIGRATIONS.indexOf(accentFoldingMigration());
+    assert.ok(before >= 4, 'the accent folding comes after the recall index');
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    try {
+      await old.query('CREATE TABLE lares_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      for (let version = 0; version < before; version++) {
+        await old.query(POSTGRES_MIGRATIONS[version]);
+        await old.query('INSERT INTO lares_schema_migrations(version, applied_at) VALUES ($1, $2)', [version + 1, new Date().toISOString()]);
+      }
+      await old.query(`INSERT INTO messages(role, content, blocks_json, created_at) VALUES
+        ('user', 'un café noir', '[]', '2025-01-01T00:00:00.000Z'),
+        ('assistant', 'Zoë likes the cafe', '[]', '2025-01-01T00:00:01.000Z')`);
+      await old.query("INSERT INTO summaries(summary, start_message_id, end_message_id, created_at) VALUES ('a naïve résumé', 1, 2, '2025-01-02T00:00:00.000Z')");
+      await old.query(`INSERT INTO archival_passages(text, tags, created_at) VALUES ('crème brûlée', '["desserts"]', '2025-01-03T00:00:00.000Z')`);
+      // what the indexer had written: contexts and a session, with accents kept
+      await old.query(`UPDATE message_recall_fts r SET context = d.vector, context_tokens = d.tokens FROM lares_recall_doc('Zoë likes the cafe') d WHERE r.id = 1`);
+      await old.query('INSERT INTO recall_sessions(message_id, session_id) VALUES (1, 1), (2, 1)');
+      await old.query(`INSERT INTO session_recall_fts(id, conversation_id, body, body_tokens) SELECT 1, 'default', d.vector, d.tokens FROM lares_recall_doc('un café noir Zoë likes the cafe') d`);
+      await old.query("INSERT INTO meta(key, value) VALUES ('recall_context_through', '2')");
+      // before: accents kept
+      assert.equal((await old.query("SELECT COUNT(*)::int AS n FROM message_recall_fts WHERE body @@ lares_recall_query('zoe')")).rows[0].n, 0);
+    } finally {
+      await old.end();
+    }
+    const store = await openPostgresStore(url);
+    t.after(() => store.close());
+    assert.equal(await postgresSchemaVersion(store.pool), POSTGRES_SCHEMA_VERSION);
+    const found = async (kind: 'message' | 'summary' | 'passage', query: string) => (await store.recallKeyword(kind, queryTerms(query), {}, 10)).map((r) => r.id).sort();
+    assert.deepEqual(await found('message', 'cafe'), [1, 2]);
+    assert.deepEqual(await found('message', 'zoe'), [2]);
+    assert.deepEqual(await found('summary', 'naive resume'), [1]);
+    assert.deepEqual(await found('passage', 'creme brulee'), [1]);
+    // rebuilt from the documents as `lares reindex --full` does: the indexer writes contexts and sessions again
+    assert.deepEqual((await store.pool.query('SELECT COUNT(*)::int AS n FROM message_recall_fts WHERE context_tokens > 0')).rows[0].n, 0);
+    assert.deepEqual((await store.pool.query('SELECT (SELECT COUNT(*) FROM recall_sessions)::int AS s, (SELECT COUNT(*) FROM session_recall_fts)::int AS f')).rows[0], { s: 0, f: 0 });
+    assert.equal(await store.getMeta('recall_context_through'), undefined);
+    const totals = (await store.pool.query('SELECT kind, docs::int, tokens::int FROM recall_totals ORDER BY kind')).rows;
+    assert.deepEqual(totals, [{ kind: 'message', docs: 2, tokens: 7 }, { kind: 'passage', docs: 1, tokens: 3 }, { kind: 'session', docs: 0, tokens: 0 }, { kind: 'summary', docs: 1, tokens: 3 }]);
+    await store.setRecallContext([{ id: 1, context: 'Zoë likes the cafe', session: 1 }, { id: 2, context: 'un café noir', session: 1 }], 2);
+    assert.deepEqual((await store.recallSessionKeyword(['zoe'], {}, 10)).map((r) => r.id), [1]);
   });
 
   test('concurrent imports of the same rows never double-insert', async (t) => {

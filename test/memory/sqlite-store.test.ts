@@ -8,13 +8,16 @@ import { after, test } from 'node:test';
 import { text } from '../../src/llm/content.ts';
 import { DEFAULT_BLOCKS, ensureDefaultBlocks } from '../../src/memory/default-blocks.ts';
 import { openSqliteStore } from '../../src/memory/open-store.ts';
+import type { SqliteStore } from '../../src/memory/sqlite/sqlite-store.ts';
 import { runStoreContract } from './store-contract.ts';
+import { runToolStateContract } from './tool-state-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lares-sqlite-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 runStoreContract('sqlite', async () => openSqliteStore(join(dir, `store-${++n}.db`)));
+runToolStateContract('sqlite', async () => openSqliteStore(join(dir, `store-${++n}.db`)), async (store) => openSqliteStore((store as SqliteStore).path));
 
 test('the seed\'s three inspection queries run as written against the database file', async (t) => {
   const path = join(dir, 'seed-queries.db');

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { after, test } from 'node:test';
 import { openSqliteStore } from '../../src/memory/open-store.ts';
 import { backupSqlite, defaultBackupPath } from '../../src/ops/backup.ts';
@@ -67,32 +66,4 @@ test('lares backup prints the backup path; with PostgreSQL it refuses and points
   assert.equal(pg.code, 2);
   assert.match(pg.stderr, /pg_dump/);
   assert.equal(pg.stdout, '');
-});
-
-test('the tool database (approvals, scheduled jobs, allowlist) is backed up too when it is a separate file, and with PostgreSQL memory', async () => {
-  const base = join(dir, 'tools-split');
-  const memory = join(base, 'lares.db');
-  const toolDb = join(base, 'tools.db');
-  const store = await openSqliteStore(memory);
-  await fillStore(store);
-  await store.close();
-  const tools = new DatabaseSync(toolDb);
-  tools.exec("CREATE TABLE jobs (id TEXT PRIMARY KEY); INSERT INTO jobs VALUES ('remind-me')");
-  tools.close();
-  const to = join(base, 'out', 'lares.db');
-  const run = await runLares(['backup', '--to', to, '--json'], { SQLITE_DB_PATH: memory, LARES_APPROVAL_DB: toolDb });
-  assert.equal(run.code, 0, run.stderr);
-  const printed = JSON.parse(run.stdout);
-  assert.equal(printed.path, to);
-  assert.equal(printed.tools.path, join(base, 'out', 'lares-tools.db'));
-  const copied = new DatabaseSync(printed.tools.path, { readOnly: true });
-  assert.deepEqual(copied.prepare('SELECT id FROM jobs').all().map((r) => r.id), ['remind-me']);
-  copied.close();
-
-  // memory in PostgreSQL: pg_dump covers it, but not the tool database, so lares backup does
-  const pg = await runLares(['backup'], { MEMORY_PROVIDER: 'postgres', DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', LARES_APPROVAL_DB: toolDb });
-  assert.equal(pg.code, 0, pg.stderr);
-  assert.match(pg.stdout.trim(), /\/tools-split\/backups\/lares-tools-\d{8}T\d{6}Z\.db$/);
-  assert.ok(existsSync(pg.stdout.trim()));
-  assert.match(pg.stderr, /pg_dump/);
 });

@@ -14,7 +14,7 @@ import { exportStore, type ExportFileFormat } from '../../src/ops/export.ts';
 import { importStore, readExportFile } from '../../src/ops/import.ts';
 import { tableCounts } from '../../src/ops/store-tables.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
-import { fillStore } from './fill-store.ts';
+import { fillStore, toolStateSnapshot } from './fill-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lares-portability-'));
 let server: TestPostgres;
@@ -60,12 +60,13 @@ describe('export and import', () => {
         const file = await exportToFile(source, format);
         const target = await newStore(to);
         const counts = await importStore(target, readExportFile(file));
-        assert.deepEqual(counts, { block: 3, block_version: 4, summary: 1, message: 6, passage: 2, usage: 2, meta: 2 });
+        assert.deepEqual(counts, { block: 3, block_version: 4, summary: 1, message: 6, passage: 2, usage: 2, meta: 2, approval: 2, event: 2, job: 2, allowlist: 1 });
         const again = await exportToString(target, format);
         const normalise = (s: string) => s.replace(`"source":"${from}"`, '"source":"X"').replace(`"source":"${to}"`, '"source":"X"');
         assert.equal(normalise(again), normalise(readFileSync(file, 'utf8')));
         // the imported store works as a store: same data through the interface, new ids continue after the old ones
         assert.deepEqual(await target.listBlocks(), await source.listBlocks());
+        assert.deepEqual(await toolStateSnapshot(target), await toolStateSnapshot(source), 'approvals, events, jobs and the allowlist travel too');
         assert.deepEqual(await target.blockHistory('human'), await source.blockHistory('human'));
         assert.deepEqual(await target.uncompactedMessages(), await source.uncompactedMessages());
         assert.deepEqual(await target.listSummaries(), await source.listSummaries());
@@ -105,7 +106,7 @@ describe('export and import', () => {
     assert.deepEqual(message.blocks, [{ type: 'text', text: 'hello, remember my sister Ana' }]);
     assert.equal(typeof message.compactedBy, 'number');
     assert.deepEqual(lines.filter((l) => l.type !== 'header' && l.type !== 'end').map((l) => l.type).filter((t, i, a) => a.indexOf(t) === i),
-      ['block', 'block_version', 'summary', 'message', 'passage', 'usage', 'meta']);
+      ['block', 'block_version', 'summary', 'message', 'passage', 'usage', 'meta', 'approval', 'event', 'job', 'allowlist']);
   });
 
   test('import refuses a store that is not empty and writes nothing', async () => {
@@ -163,6 +164,10 @@ describe('db copy', () => {
     const [next] = await target.appendMessages([{ role: 'user', blocks: [{ type: 'text', text: 'first on postgres' }] }]);
     assert.equal(next.id, 127);
     assert.deepEqual(await tableCounts(target), { ...(await tableCounts(source)), messages: 127 });
+    // the queue, events, jobs and allowlist came along; new events continue after the copied ids
+    assert.deepEqual(await toolStateSnapshot(target), await toolStateSnapshot(source));
+    assert.equal((await target.toolState.appendEvent('job_due', { jobId: 'job_water' })).id, 3);
+    assert.equal((await target.toolState.approvalsWithStatus('pending'))[0].args.command, 'ls -la ~/café');
   });
 
   test('refuses a target that is not empty, and the failed copy changes nothing', async () => {

@@ -9,9 +9,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startHealthServer } from '../../src/channels/discord/health-server.ts';
 import { createWebConsole } from '../../src/web/console-server.ts';
-import { openMcpDatabase } from '../../src/mcp-server/db.ts';
 import { EventLog } from '../../src/mcp-server/events.ts';
 import { Scheduler } from '../../src/mcp-server/scheduler.ts';
+import { openStore } from '../../src/memory/open-store.ts';
 import { Browserish, startConsole } from './harness.ts';
 
 const TOKEN = 'web-token-0123456789abcdef';
@@ -420,28 +420,28 @@ test('the web console', async (t) => {
   });
 
   await t.test('jobs: list, pause, resume, run now, remove; unknown ones get 404', async () => {
-    const db = openMcpDatabase(h.config.mcp.approvalDbPath);
+    const db = await openStore(h.config);
     t.after(() => db.close());
-    const events = new EventLog(db);
-    const scheduler = new Scheduler(db, events);
-    const job = scheduler.schedule({ kind: 'interval', spec: '1d', message: 'water the <b>basil</b>' });
+    const events = new EventLog(db.toolState);
+    const scheduler = new Scheduler(db.toolState, events);
+    const job = await scheduler.schedule({ kind: 'interval', spec: '1d', message: 'water the <b>basil</b>' });
     const page = await (await client.get('/jobs')).text();
     assert.match(page, /water the &lt;b&gt;basil&lt;\/b&gt;/);
     assert.match(page, /Perch time/);
     assert.equal((await client.post(`/jobs/${job.id}/pause`, {})).status, 303);
-    assert.equal(scheduler.get(job.id)!.paused, true);
+    assert.equal((await scheduler.get(job.id))!.paused, true);
     assert.match(await (await client.get('/jobs')).text(), />Resume</);
     assert.equal((await client.post(`/jobs/${job.id}/resume`, {})).status, 303);
-    assert.equal(scheduler.get(job.id)!.paused, false);
-    const before = events.lastId();
+    assert.equal((await scheduler.get(job.id))!.paused, false);
+    const before = await events.lastId();
     assert.equal((await client.post(`/jobs/${job.id}/run`, {})).status, 303);
-    const due = events.since(before).filter((e) => e.type === 'job_due');
+    const due = (await events.since(before)).filter((e) => e.type === 'job_due');
     assert.equal(due.length, 1);
     assert.equal(due[0].data.jobId, job.id);
     assert.equal((await client.post(`/jobs/${job.id}/explode`, {})).status, 404);
     assert.equal((await client.post('/jobs/job_nosuch/pause', {})).status, 404);
     assert.equal((await client.post(`/jobs/${job.id}/remove`, {})).status, 303);
-    assert.equal(scheduler.get(job.id), undefined);
+    assert.equal(await scheduler.get(job.id), undefined);
   });
 
   await t.test('unknown pages are a 404 page; log out ends the session', async () => {

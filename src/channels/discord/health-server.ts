@@ -27,7 +27,10 @@ export async function buildHealthReport(options: {
   approvals?: { listPending(): Promise<unknown[]> };
   /** each channel's connection, when `lares run` has several */
   channels?: Record<string, { connected: boolean }>;
+  /** this worker: 'standby' while another worker on the same database holds the channels (healthy) */
+  worker?: { id: string; role: 'active' | 'standby' };
 }): Promise<HealthReport> {
+  const standby = options.worker?.role === 'standby';
   const connected = options.channel?.isConnected() ?? false;
   let pending: number | null = null;
   let approvalsReachable = true;
@@ -35,7 +38,7 @@ export async function buildHealthReport(options: {
     try { pending = (await options.approvals.listPending()).length; } catch { approvalsReachable = false; }
   }
   return {
-    status: connected && approvalsReachable ? 'ok' : 'degraded',
+    status: (connected || standby) && approvalsReachable ? 'ok' : 'degraded',
     mode: options.mode,
     // the Discord connection as before; with several channels, `connected` means all of them
     discord: { connected: options.channels ? (options.channels.discord?.connected ?? false) : connected },
@@ -46,6 +49,7 @@ export async function buildHealthReport(options: {
     },
     approvals: { pending },
     startedAt: options.startedAt,
+    ...(options.worker ? { worker: options.worker } : {}),
   };
 }
 

@@ -6,6 +6,8 @@ import type { Pool, PoolClient } from 'pg';
 
 /** The advisory lock namespace for conversations ("LARE"), so Lares never collides with other users' locks. */
 export const CONVERSATION_LOCK_CLASS = 0x4c415245;
+/** The advisory lock namespace of the tools' state ("LARS": event appends, leases), apart from conversations so no conversation id can collide with them. */
+export const STATE_LOCK_CLASS = 0x4c415253;
 
 export async function withConversationLock<T>(pool: Pool, conversationId: string, fn: () => Promise<T>): Promise<T> {
   const client: PoolClient = await pool.connect();

@@ -18,6 +18,7 @@ import {
 import { toBlock, toMessage, toPassage, toSummary, toUsageGroups, usageSummaryRange, usageSummarySql } from '../row-mappers.ts';
 import { withConversationLock } from './conversation-lock.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.ts';
+import { PostgresToolState } from './tool-state.ts';
 import { RECALL_KINDS, RECALL_SIDE_TABLES, RECALL_TOTALS_FROM_INDEX, recallBackfill } from './recall-schema.ts';
 import { queryTerms } from '../../recall/query-terms.ts';
 import { CONTEXT_WEIGHT } from '../../recall/settings.ts';
@@ -115,9 +116,11 @@ export class PostgresStore implements MemoryStore {
    * holds its lock while it queries, and must never wait for a connection its own lock occupies.
    */
   private lockPool: Pool | undefined;
+  readonly toolState: PostgresToolState;
 
   constructor(pool: Pool) {
     this.pool = pool;
+    this.toolState = new PostgresToolState(pool);
   }
 
   private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -614,6 +617,7 @@ export class PostgresStore implements MemoryStore {
   }
 
   async close(): Promise<void> {
+    await this.toolState.close();
     if (this.lockPool && !this.lockPool.ended) await this.lockPool.end();
     if (!this.pool.ended) await this.pool.end();
   }

@@ -7,8 +7,9 @@
  *   separate; letters, digits and marks make words; code-point ranges, as PostgreSQL's regex
  *   classes depend on the database's locale), so PostgreSQL's parser never sees e-mails,
  *   URLs, paths, hyphenated words or decimals as tokens of their own;
- * - the configuration lares_recall folds accents with the unaccent dictionary (when the
- *   extension can be installed; otherwise accents are kept, with a notice) and stems with
+ * - lares_fold_accents() (migration 6, accentFoldingMigration) folds accents as remove_diacritics 2
+ *   does, in plain SQL, before the words are split: no extension needed, the same letters folded
+ *   (ä → a, but ß, æ, ø kept) on every server; the configuration lares_recall stems with
  *   Snowball's original Porter stemmer, the algorithm of FTS5's porter tokenizer ('english' is
  *   Porter2: on 15,000 words, it stems 3% of them unlike FTS5; 'porter' 0.2%), and keeps every word: no stopwords, so
  *   that a query of stopwords finds them and document lengths count every word;
@@ -19,10 +20,10 @@
  *   recall_totals holds each kind's document and word totals (BM25's N and average length),
  *   kept by statement triggers on the side tables; whole sessions have a side table too;
  * - known differences: Snowball's Porter also stems words of one or two letters (is → i, as → a)
- *   which FTS5 leaves whole, and lacks FTS5's -logi/-bli rules (technology → technologi);
- *   unaccent folds a few letters FTS5 keeps (ß → ss, æ → ae, œ → oe); a tsvector keeps at most 256
- *   positions of one word and none past the 16,383rd (rarer counts in very long texts); only a
- *   text's first 250,000 characters are indexed (a tsvector holds at most 1 MB).
+ *   which FTS5 leaves whole, and lacks FTS5's -logi/-bli rules (technology → technologi); a
+ *   tsvector keeps at most 256 positions of one word and none past the 16,383rd (rarer counts in
+ *   very long texts); only a text's first 250,000 characters are indexed (a tsvector holds at
+ *   most 1 MB).
  */
 export const RECALL_KINDS = [
   { kind: 'message', table: 'messages', fts: 'message_recall_fts', text: (r: string) => `${r}.content`, copied: { conversation_id: 'TEXT', role: 'TEXT', created_at: 'TEXT' } },
@@ -70,23 +71,11 @@ export function recallIndexMigration(): string {
   ALTER TABLE messages DROP COLUMN content_tsv;
   ALTER TABLE archival_passages DROP COLUMN search_tsv;
 
-  DO $do$
-  DECLARE
-    accents TEXT;
-  BEGIN
-    BEGIN
-      CREATE EXTENSION IF NOT EXISTS unaccent;
-    EXCEPTION WHEN OTHERS THEN
-      RAISE NOTICE 'Lares: the unaccent extension cannot be installed (%): the recall index keeps accents (cafe does not find café)', SQLERRM;
-    END;
-    SELECT format('%I.unaccent, ', n.nspname) INTO accents
-      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent';
-    CREATE TEXT SEARCH DICTIONARY lares_porter (TEMPLATE = snowball, LANGUAGE = porter);
-    CREATE TEXT SEARCH CONFIGURATION lares_recall (COPY = simple);
-    EXECUTE format('ALTER TEXT SEARCH CONFIGURATION lares_recall ALTER MAPPING FOR asciiword, word, numword, asciihword, hword,
-      hword_asciipart, hword_part, hword_numpart WITH %s lares_porter', COALESCE(accents, ''));
-  END
-  $do$;
+  -- accents were folded here by the unaccent extension when it could be created; migration 6
+  -- (accentFoldingMigration) folds them in plain SQL instead, the same on every server
+  CREATE TEXT SEARCH DICTIONARY lares_porter (TEMPLATE = snowball, LANGUAGE = porter);
+  CREATE TEXT SEARCH CONFIGURATION lares_recall (COPY = simple);
+  ${RECALL_CONFIGURATION_MAPPING}
 
   -- text → its words separated by single spaces. No SET clause on these SQL functions, so that
   -- queries inline them and the planner folds a query term into a constant
@@ -195,5 +184,116 @@ export function recallIndexMigration(): string {
     vector BYTEA NOT NULL,
     PRIMARY KEY (kind, model, cluster)
   );
+  `;
+}
+
+/** The configuration's words: stemmed by Porter, nothing else (accents are folded before, by lares_fold_accents). */
+const RECALL_CONFIGURATION_MAPPING = `ALTER TEXT SEARCH CONFIGURATION lares_recall ALTER MAPPING FOR asciiword, word, numword, asciihword, hword,
+    hword_asciipart, hword_part, hword_numpart WITH lares_porter;`;
+
+/**
+ * The code points that FTS5's unicode61 tokenizer with remove_diacritics 2 folds (fts5_unicode2.c,
+ * SQLite 3.53, read off SQLite itself over every code point: test/memory/accent-folding.test.ts
+ * checks it again): Latin letters with diacritics, and the combining diacritics it drops.
+ * Not folded there, so not here: ß, æ, œ, ø, đ, ł, other scripts' accents (Greek tonos, й),
+ * a few letters of two stacked accents (Ǡ), other combining marks.
+ */
+const FOLDED_RANGES: ReadonlyArray<readonly [number, number]> = [
+  [0xC0, 0xC5], [0xC7, 0xCF], [0xD1, 0xD6], [0xD9, 0xDD], [0xE0, 0xE5], [0xE7, 0xEF], [0xF1, 0xF6], [0xF9, 0xFD],
+  [0xFF, 0x10F], [0x112, 0x125], [0x128, 0x130], [0x134, 0x137], [0x139, 0x13E], [0x143, 0x148], [0x14C, 0x151],
+  [0x154, 0x165], [0x168, 0x17E], [0x1A0, 0x1A1], [0x1AF, 0x1B0], [0x1CD, 0x1DC], [0x1DE, 0x1DF], [0x1E6, 0x1ED],
+  [0x1F0, 0x1F0], [0x1F4, 0x1F5], [0x1F8, 0x1FB], [0x200, 0x21B], [0x21E, 0x21F], [0x226, 0x233],
+  [0x300, 0x304], [0x306, 0x30C], [0x30F, 0x30F], [0x311, 0x311], [0x31B, 0x31B], [0x323, 0x328], [0x32D, 0x32E],
+  [0x330, 0x331], [0x1E00, 0x1E99], [0x1E9B, 0x1E9B], [0x1EA0, 0x1EF9], [0x212B, 0x212B],
+];
+
+/**
+ * What remove_diacritics 2 makes of each code point it folds: its Unicode decomposition without
+ * the marks, lower-cased (FTS5 folds case first: É → é → e), compatibility-normalised (ẛ → ſ → s);
+ * a combining diacritic becomes nothing. One character each, so that translate() can do it.
+ */
+export function accentFolds(): Map<string, string> {
+  const folds = new Map<string, string>();
+  for (const [first, last] of FOLDED_RANGES) {
+    for (let cp = first; cp <= last; cp++) {
+      const char = String.fromCodePoint(cp);
+      const base = char.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFKC').toLowerCase();
+      if ([...base].length > 1) throw new Error(`U+${cp.toString(16)} folds to several characters`);
+      folds.set(char, base);
+    }
+  }
+  return folds;
+}
+
+
+/**
+ * lares_fold_accents(text): the text with its accents folded as FTS5's remove_diacritics 2 folds
+ * them, in plain SQL (no extension, so the same on a managed server or for a role that may not
+ * create extensions). translate() maps each character to its base letter and drops the combining
+ * diacritics, but looks every character of the text up in its list: so two lists, Latin-1's letters
+ * (French, German, Spanish… need no more) and the rest, each used only when a regular expression
+ * finds one of its characters in the text (a text without accents pays for two scans).
+ * Needs a UTF-8 database (docs/operations.md); elsewhere it folds nothing.
+ */
+function foldAccentsFunction(): string {
+  const folds = [...accentFolds()];
+  const hex = (cp: number): string => `\\u${cp.toString(16).padStart(4, '0')}`;
+  const ranges = (chars: string[]): string => {
+    const points = chars.map((c) => c.codePointAt(0)!).sort((a, b) => a - b);
+    const out: string[] = [];
+    for (let i = 0; i < points.length;) {
+      let j = i;
+      while (j + 1 < points.length && points[j + 1] === points[j] + 1) j++;
+      out.push(i === j ? hex(points[i]) : `${hex(points[i])}-${hex(points[j])}`);
+      i = j + 1;
+    }
+    return `'[${out.join('')}]'`;
+  };
+  // one translate(): its characters (the dropped ones last, past the end of the replacements), when the text has one
+  const fold = (text: string, group: Array<[string, string]>): string => {
+    const letters = group.filter(([, base]) => base !== '');
+    const dropped = group.filter(([, base]) => base === '');
+    const from = `E'${[...letters, ...dropped].map(([c]) => hex(c.codePointAt(0)!)).join('')}'`;
+    return `CASE WHEN t ~ ${ranges(group.map(([c]) => c))} THEN translate(${text}, ${from}, '${letters.map(([, base]) => base).join('')}') ELSE ${text} END`;
+  };
+  const latin1 = fold('t', folds.filter(([c]) => c.codePointAt(0)! < 0x100));
+  const body = fold(latin1, folds.filter(([c]) => c.codePointAt(0)! >= 0x100));
+  return `
+  DO $do$
+  BEGIN
+    IF getdatabaseencoding() = 'UTF8' THEN
+      EXECUTE $sql$CREATE FUNCTION lares_fold_accents(t TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT ${body} $$$sql$;
+    ELSE
+      RAISE NOTICE 'Lares: the database is not UTF-8 (%): the recall index keeps accents (cafe does not find café)', getdatabaseencoding();
+      CREATE FUNCTION lares_fold_accents(t TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t $$;
+    END IF;
+  END
+  $do$;`;
+}
+
+/**
+ * Migration 6: accents folded as SQLite folds them, by lares_fold_accents() rather than the
+ * unaccent extension (which migration 3 used when it could create it, and which folds more:
+ * ß → ss, æ → ae), so that PostgreSQL finds and ranks as SQLite does on every server. The words
+ * of a text are its folded text's words; the recall index is built again from the documents, as
+ * `lares reindex --full` does: the contexts and sessions (written by the indexer from the
+ * neighbouring messages) are written again by the indexer in the background.
+ */
+export function accentFoldingMigration(): string {
+  const tables = RECALL_SIDE_TABLES.map(({ fts }) => fts);
+  return `${foldAccentsFunction()}
+  CREATE OR REPLACE FUNCTION lares_recall_text(t TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT btrim(regexp_replace(lares_fold_accents(left(t, 250000)), '[${SEPARATORS}]+', ' ', 'g'), ' ') $$;
+  ${RECALL_CONFIGURATION_MAPPING}
+
+  -- the keyword index again (rebuilt whole: the totals are counted once at the end, not by the triggers)
+  ${tables.map((table) => `ALTER TABLE ${table} DISABLE TRIGGER USER;`).join('\n  ')}
+  TRUNCATE ${tables.join(', ')}, recall_sessions;
+  ${RECALL_KINDS.map((kind) => recallBackfill(kind)).join('\n  ')}
+  ${RECALL_TOTALS_FROM_INDEX}
+  ${tables.map((table) => `ALTER TABLE ${table} ENABLE TRIGGER USER;`).join('\n  ')}
+  DELETE FROM meta WHERE key = 'recall_context_through';
+  ${RECALL_KINDS.map(({ fts }) => `ANALYZE ${fts};`).join('\n  ')}
   `;
 }

@@ -138,6 +138,65 @@ export const SQLITE_MIGRATIONS: string[] = [
   ALTER TABLE llm_usage ADD COLUMN source TEXT;
   CREATE INDEX llm_usage_created_at ON llm_usage(created_at);
   `,
+  // 5: the tools' and channels' state (src/memory/tool-state.ts). Older Lares versions created the first
+  // four tables in this same file (the old src/mcp-server/db.ts, versioned in mcp_schema): IF NOT EXISTS with the
+  // very same names and columns adopts their rows as they are.
+  `
+  CREATE TABLE IF NOT EXISTS approval_requests (
+    id TEXT PRIMARY KEY,
+    tool TEXT NOT NULL,
+    args_json TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','approved','executed','failed','denied','expired')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    decided_at TEXT,
+    finished_at TEXT,
+    result_json TEXT,
+    error TEXT,
+    deny_reason TEXT,
+    always_allowed INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS approval_requests_status ON approval_requests(status, created_at);
+  CREATE TABLE IF NOT EXISTS mcp_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS mcp_events_created_at ON mcp_events(created_at);
+  CREATE TABLE IF NOT EXISTS mcp_shell_allowlist (
+    argv_json TEXT PRIMARY KEY,
+    approval_id TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS mcp_jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('once','interval','cron')),
+    spec TEXT NOT NULL,
+    message TEXT NOT NULL,
+    next_run_at TEXT,
+    last_run_at TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS mcp_jobs_due ON mcp_jobs(active, next_run_at);
+  CREATE TABLE IF NOT EXISTS lares_workers (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+  );
+  -- a lease is free once expires_at has passed (its holder renews it while alive)
+  CREATE TABLE IF NOT EXISTS lares_leases (
+    name TEXT PRIMARY KEY,
+    worker_id TEXT NOT NULL,
+    since TEXT NOT NULL,
+    expires_at TEXT
+  );
+  `,
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;

@@ -15,6 +15,7 @@ import {
 } from '../store.ts';
 import { toBlock, toMessage, toPassage, toSummary, toUsageGroups, usageSummaryRange, usageSummarySql } from '../row-mappers.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.ts';
+import { SqliteToolState } from './tool-state.ts';
 import { fts5OrQuery, queryTerms } from '../../recall/query-terms.ts';
 import { CONTEXT_WEIGHT } from '../../recall/settings.ts';
 
@@ -54,12 +55,14 @@ export class SqliteStore implements MemoryStore {
   readonly kind = 'sqlite' as const;
   readonly db: DatabaseSync;
   readonly path: string;
+  readonly toolState: SqliteToolState;
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string) {
     this.path = path;
     this.db = openSqliteDatabase(path);
     migrateSqlite(this.db);
+    this.toolState = new SqliteToolState(this.db);
   }
 
   /** Prepared statements are cached: the hot paths (append, context load) prepare nothing. */
@@ -506,6 +509,7 @@ export class SqliteStore implements MemoryStore {
   }
 
   async close(): Promise<void> {
+    this.toolState.close();
     if (this.db.isOpen) this.db.close();
   }
 }
