@@ -23,3 +23,19 @@ test('lares chat with MEMORY_PROVIDER=postgres and an unreachable DATABASE_URL w
   assert.equal(existsSync(join(dir, 'data')), false, `nothing was created: ${readdirSync(dir).join(', ')}`);
   assert.equal(fake.requests.length, 0, 'no model call');
 });
+
+test('lares mcp, lares approvals and lares status with an unreachable DATABASE_URL create no SQLite file either', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lares-baddb-tools-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = {
+    MEMORY_PROVIDER: 'postgres', DATABASE_URL: 'postgres://lares:secret-password@127.0.0.1:9/lares', SQLITE_DB_PATH: join(dir, 'data', 'lares.db'),
+    LARES_EMBEDDER: 'none', LARES_ENV_FILE: join(dir, 'none.env'), MCP_PORT: '0',
+  };
+  for (const args of [['mcp'], ['approvals', 'list'], ['status']]) {
+    const result = await runLares(args, { env, cwd: dir });
+    assert.notEqual(result.code, 0, `lares ${args.join(' ')} fails`);
+    assert.match(result.stderr, /PostgreSQL|DATABASE_URL/, `lares ${args.join(' ')} names the database`);
+    assert.doesNotMatch(result.stderr, /secret-password/);
+    assert.equal(existsSync(join(dir, 'data')), false, `lares ${args.join(' ')} created nothing: ${readdirSync(dir).join(', ')}`);
+  }
+});
