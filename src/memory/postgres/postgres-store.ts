@@ -18,6 +18,7 @@ import {
 import { toBlock, toMessage, toPassage, toSummary, toUsageGroups, usageSummaryRange, usageSummarySql } from '../row-mappers.ts';
 import { withConversationLock } from './conversation-lock.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.ts';
+import { withTransaction } from './transaction.ts';
 import { PostgresToolState } from './tool-state.ts';
 import { RECALL_KINDS, RECALL_SIDE_TABLES, RECALL_TOTALS_FROM_INDEX, recallBackfill } from './recall-schema.ts';
 import { queryTerms } from '../../recall/query-terms.ts';
@@ -123,22 +124,10 @@ export class PostgresStore implements MemoryStore {
     this.toolState = new PostgresToolState(pool);
   }
 
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+  private transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
+
 
   /**
    * Runs fn while holding this conversation's advisory lock: several workers on one database

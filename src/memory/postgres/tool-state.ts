@@ -13,6 +13,7 @@ import type {
   ToolStateBatch, ToolStateImportResult, ToolStateStore, WorkerInfo,
 } from '../tool-state.ts';
 import { STATE_LOCK_CLASS } from './conversation-lock.ts';
+import { withTransaction } from './transaction.ts';
 import { EVENTS_CHANNEL, EventWatcher } from './event-watch.ts';
 import { type PostgresLease, livePostgresLeases, tryPostgresLease } from './lease.ts';
 import { advanceIdSequenceSql } from './schema.ts';
@@ -38,22 +39,10 @@ export class PostgresToolState implements ToolStateStore {
     return this.#pool.options;
   }
 
-  async #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+  #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.#pool, fn);
   }
+
 
   // ---- approval queue
 
