@@ -62,6 +62,11 @@ test('three workers on PostgreSQL: kill -9 the Discord holder mid-turn; another 
   assert.equal(holders().length, 1, 'exactly one worker holds the channels');
   assert.equal(workers.filter((w) => w.stderr().includes('"event":"standby"')).length, 2, 'the others stand by');
   assert.equal(discord.connectedSessions, 1, 'one Discord gateway connection');
+  // a standby worker is healthy: its /health says so
+  const standbyHealth = /"event":"started"[^\n]*"health":"([^"]+)"/.exec(workers.find((w) => !holders().includes(w))!.stderr())![1];
+  const health = await fetch(standbyHealth);
+  assert.equal(health.status, 200);
+  assert.equal((await health.json()).worker.role, 'standby');
 
   const status = await runLares(['status', '--json'], { env: { MEMORY_PROVIDER: 'postgres', DATABASE_URL: url, HOME: dir } });
   assert.equal(status.code, 0, status.stderr);
