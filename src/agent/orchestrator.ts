@@ -14,7 +14,7 @@ import type { TurnEvents, TurnInput, TurnResult } from './types.ts';
 import { buildContext, type BuiltContext } from './context.ts';
 import type { CompactionResult, Compactor } from './compaction.ts';
 import type { TokenCalibration } from './tokens.ts';
-import { isBackground, type Budget } from './budget.ts';
+import { isBackground, type Budget, type BudgetStatus } from './budget.ts';
 
 export interface OrchestratorSettings {
   model: string;
@@ -67,8 +67,8 @@ export const PERCH_SEEN_META_KEY = 'perch_seen';
 /** The parts of the system prompt fixed for a whole turn. */
 interface FrozenPrompt { blocks: MemoryBlock[]; baseInstructions: string }
 
-/** How far back an interrupted turn is looked for (its own tool rounds). */
-const UNANSWERED_LOOKBACK = 60;
+/** The message whose turn is running (empty when none): left behind by a worker that died mid-turn. */
+const openTurnKey = (conversationId: string) => `turn_open.${conversationId}`;
 
 const INTERRUPTED = 'This tool call was interrupted (Lares stopped before it returned a result); it may or may not have run. Check before retrying.';
 
@@ -90,7 +90,7 @@ export class Orchestrator {
   }
 
   private async runTurnLocked(conversationId: string, input: TurnInput, events: TurnEvents): Promise<TurnResult> {
-    const { store, settings } = this.deps;
+    const { store } = this.deps;
     const content: ContentBlock[] = typeof input.content === 'string' ? [{ type: 'text', text: input.content }] : input.content;
     // blank text is left out of requests: the request would end with Lares's own last reply (a
     // prefill the model continues), or have no messages at all
@@ -98,9 +98,8 @@ export class Orchestrator {
       throw new LaresError('USAGE', 'the message is empty: write some text (or attach an image) to send it to Lares.', { exitCode: 1 });
     }
     const stored = input.sourceRef ? await store.findMessageBySourceRef(input.sourceRef) : undefined;
-    // a message stored by a turn that never finished (its worker was killed) is answered now, once:
-    // the conversation lock is held, so no other worker is running that turn
-    const resumed = stored && stored.conversationId === conversationId && await this.unanswered(stored) ? stored : undefined;
+    // a message stored by a turn that never finished (its worker was killed) is answered now, once
+    const resumed = stored && await this.interrupted(stored, conversationId) ? stored : undefined;
     if (stored && !resumed) {
       log().info({ event: 'duplicate_message', sourceRef: input.sourceRef }, 'message already handled; skipped');
       return { reply: '', stopReason: 'duplicate', toolCalls: 0, incomplete: false, pendingApprovals: [] };
@@ -113,7 +112,7 @@ export class Orchestrator {
       log().info({ event: 'perch_idle' }, 'perch time: nothing new since the last perch turn; no model call');
       return { reply: '', stopReason: 'idle', toolCalls: 0, incomplete: false, pendingApprovals: [] };
     }
-    let budget = await this.deps.budget?.status();
+    const budget = await this.deps.budget?.status();
     if (budget?.reached && background) {
       log().warn({ event: 'budget_reached', source: input.source, spentUsd: budget.spentUsd, dailyUsd: budget.dailyUsd }, `${input.source} turn skipped: today's spend reached LARES_DAILY_BUDGET_USD`);
       return { reply: '', stopReason: 'budget_reached', toolCalls: 0, incomplete: true, pendingApprovals: [] };
@@ -125,6 +124,20 @@ export class Orchestrator {
       metadata: { source: input.source, ...(input.replyToMessageId ? { replyTo: input.replyToMessageId } : {}), ...input.metadata },
     }]);
 
+    // the turn is marked open until it returns: a worker killed in between leaves the mark, and the
+    // next delivery of the message (a catch-up after the failover) answers it
+    await store.setMeta(openTurnKey(conversationId), String(userMessage.id));
+    try {
+      return await this.answer(conversationId, input, events, userMessage, route, background, budget);
+    } finally {
+      await store.setMeta(openTurnKey(conversationId), '').catch(() => undefined);
+    }
+  }
+
+  /** The model calls and tool rounds of a turn whose message is stored. */
+  private async answer(conversationId: string, input: TurnInput, events: TurnEvents, userMessage: StoredMessage, route: TurnRoute, background: boolean, initialBudget: BudgetStatus | undefined): Promise<TurnResult> {
+    const { store, settings } = this.deps;
+    let budget = initialBudget;
     // the system prompt is fixed for the whole turn (cache-friendly); memory edits made during
     // the turn are shown in their tool results and folded into the prompt at the next turn
     const blocks = await this.promptBlocks(conversationId);
@@ -209,16 +222,13 @@ export class Orchestrator {
   private get store(): MemoryStore { return this.deps.store; }
 
   /**
-   * Whether a stored message's turn ended without an answer: everything after it is its own
-   * tool calls and results (or nothing), with no final reply and no later message of the person.
+   * Whether a stored message's turn was cut off (its worker died before the turn returned). Only
+   * where turns are locked across processes (PostgreSQL): on a shared SQLite file another process
+   * may be answering it right now.
    */
-  private async unanswered(message: StoredMessage): Promise<boolean> {
-    if (message.role !== 'user') return false;
-    const after = (await this.store.recentMessages(UNANSWERED_LOOKBACK, message.conversationId)).filter((m) => m.id > message.id && m.role !== 'system');
-    if (after.length >= UNANSWERED_LOOKBACK) return false;
-    return after.every((m) => (m.role === 'assistant'
-      ? m.blocks.some((b) => b.type === 'tool_use')
-      : m.blocks.length > 0 && m.blocks.every((b) => b.type === 'tool_result')));
+  private async interrupted(message: StoredMessage, conversationId: string): Promise<boolean> {
+    if (!this.store.withConversationLock || message.conversationId !== conversationId || message.role !== 'user') return false;
+    return (await this.store.getMeta(openTurnKey(conversationId))) === String(message.id);
   }
 
   /** The model of this turn; fits the compaction limit to the conversation model's window once it is known. */

@@ -91,6 +91,11 @@ export async function runWhileLeased<T extends { close(): Promise<void> }>(optio
     lease = taken;
     saidStandby = false;
     logger.info({ event: 'lease_taken', lease: options.lease, workerId }, `this worker holds the ${options.lease}`);
+    // listened to before starting: a lease lost while the channels connect must stop them too
+    taken.onLost(() => {
+      logger.error({ event: 'lease_lost', lease: options.lease }, `lost the ${options.lease} lease (database connection dropped): stopping them; another worker takes over`);
+      transition = transition.then(() => stopService());
+    });
     try {
       service = await options.start();
     } catch (error) {
@@ -100,10 +105,8 @@ export async function runWhileLeased<T extends { close(): Promise<void> }>(optio
       logger.error({ event: 'lease_start_failed', lease: options.lease, err: errorMessage(error) }, `could not start the ${options.lease}; another worker may take them`);
       return;
     }
-    taken.onLost(() => {
-      logger.error({ event: 'lease_lost', lease: options.lease }, `lost the ${options.lease} lease (database connection dropped): stopping them; another worker takes over`);
-      transition = transition.then(() => stopService());
-    });
+    // lost during the start (the lost handler found nothing to stop yet): stop what was started
+    if (!taken.held) await stopService();
   };
 
   const stopService = async (): Promise<void> => {

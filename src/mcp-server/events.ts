@@ -23,6 +23,11 @@ export class EventLog {
     return event;
   }
 
+  /** Tells this process's listeners of an event the store appended within another write (a job's firing). */
+  announce(event: LaresEvent): void {
+    this.#notify(event);
+  }
+
   /** Events after `afterId`, oldest first. */
   since(afterId: number, limit = 1000): Promise<LaresEvent[]> {
     return this.#state.eventsSince(afterId, limit);
@@ -88,7 +93,11 @@ export function followEvents(events: EventLog, afterId: number, deliver: (event:
   const flush = () => {
     if (closed) return;
     if (reading) { again = true; return; }
-    reading = read().catch((error: unknown) => options.onError?.(error)).finally(() => { reading = undefined; });
+    reading = read().catch((error: unknown) => options.onError?.(error)).finally(() => {
+      reading = undefined;
+      // a wake-up that came after the last look but before this point would otherwise wait for the poll
+      if (again) flush();
+    });
   };
   const unsubscribe = events.onEvent(() => flush());
   const poll = setInterval(flush, options.pollMs);

@@ -1,8 +1,8 @@
-// LARES_APPROVAL_DB (deprecated): earlier versions could keep the approval queue, events, jobs
-// and shell allowlist in a SQLite file of their own. That state now lives in the memory store;
-// on the first start with the variable set, the file's rows are copied in once (read-only: the
-// old file is never written) and a note says to remove the variable. A file that is the store
-// itself needs nothing: the store's migration adopted its tables in place.
+// Earlier versions kept the approval queue, events, jobs and shell allowlist in a SQLite file of
+// the tools' own: LARES_APPROVAL_DB, by default SQLITE_DB_PATH — also when the memory was in
+// PostgreSQL. That state now lives in the memory store. On the first start the old file's rows are
+// copied in once (read-only: the old file is never written); a file that is the store itself needs
+// nothing (the store's migration adopted its tables in place).
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -13,25 +13,28 @@ import type { ApprovalRecord, Job, LaresEvent, ToolStateBatch } from '../memory/
 
 const DEPRECATION = 'LARES_APPROVAL_DB is deprecated: the approval queue, jobs and allowlist now live in the memory store (SQLITE_DB_PATH or DATABASE_URL); remove the variable';
 
-export async function importLegacyApprovalDb(path: string, store: MemoryStore): Promise<void> {
+/**
+ * Copies an old tool-state file into the store once. `setting` says where the path came from:
+ * the deprecated LARES_APPROVAL_DB (always warned about), or SQLITE_DB_PATH beside PostgreSQL
+ * memory (copied quietly when it holds tool state, else ignored).
+ */
+export async function importLegacyApprovalDb(path: string, store: MemoryStore, setting: 'LARES_APPROVAL_DB' | 'SQLITE_DB_PATH'): Promise<void> {
   const file = resolve(path);
-  if (store.kind === 'sqlite' && 'path' in store && existsSync(file) && realpathSync(file) === realpathSync(resolve(String(store.path)))) {
-    log().warn({ event: 'deprecated_setting', setting: 'LARES_APPROVAL_DB' }, DEPRECATION);
-    return;
-  }
-  if (!existsSync(file)) {
-    log().warn({ event: 'deprecated_setting', setting: 'LARES_APPROVAL_DB', path: file }, `${DEPRECATION} (the file ${file} does not exist; nothing to copy)`);
-    return;
-  }
+  const deprecated = setting === 'LARES_APPROVAL_DB';
+  const warn = (detail: string) => { if (deprecated) log().warn({ event: 'deprecated_setting', setting, path: file }, `${DEPRECATION}${detail}`); };
+  if (store.kind === 'sqlite' && 'path' in store && existsSync(file) && realpathSync(file) === realpathSync(resolve(String(store.path)))) return warn('');
+  if (!existsSync(file)) return warn(` (the file ${file} does not exist; nothing to copy)`);
   const marker = `tool_state.imported_from:${file}`;
-  if (await store.getMeta(marker) !== undefined) {
-    log().warn({ event: 'deprecated_setting', setting: 'LARES_APPROVAL_DB', path: file }, `${DEPRECATION} (its rows were copied into the store on ${await store.getMeta(marker)})`);
-    return;
-  }
+  const done = await store.getMeta(marker);
+  if (done !== undefined) return warn(` (its rows were copied into the store on ${done})`);
   const batch = readLegacyFile(file);
+  const rows = (batch.approvals?.length ?? 0) + (batch.events?.length ?? 0) + (batch.jobs?.length ?? 0) + (batch.allowlist?.length ?? 0);
+  if (rows === 0 && !deprecated) return;
   const added = await store.toolState.importToolState(batch);
   if (!await store.claimMeta(marker, new Date().toISOString())) return; // another worker did it at the same moment: the import is idempotent
-  log().warn({ event: 'legacy_approval_db_imported', path: file, ...added }, `${DEPRECATION}; copied ${added.approvals} approvals, ${added.events} events, ${added.jobs} jobs and ${added.allowlist} allowlist entries from ${file} into the store (the file was not changed)`);
+  const what = `copied ${added.approvals} approvals, ${added.events} events, ${added.jobs} jobs and ${added.allowlist} allowlist entries from ${file} into the store (the file was not changed)`;
+  if (deprecated) log().warn({ event: 'legacy_approval_db_imported', path: file, ...added }, `${DEPRECATION}; ${what}`);
+  else log().warn({ event: 'legacy_approval_db_imported', path: file, ...added }, `the approval queue, jobs and allowlist moved from the SQLite file ${setting} into PostgreSQL: ${what}`);
 }
 
 type Row = Record<string, any>;

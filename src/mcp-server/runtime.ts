@@ -11,6 +11,7 @@ import type { MemoryStore } from '../memory/store.ts';
 import { ApprovalError, ApprovalQueue, type ApprovalRecord, type ToolRunResult } from './approvals.ts';
 import { EventLog } from './events.ts';
 import { importLegacyApprovalDb } from './legacy-approval-db.ts';
+import { EVENT_CURSOR_KEYS } from '../channels/event-cursor.ts';
 import { NotesVault } from './notes.ts';
 import { PathGuard } from './paths.ts';
 import { TOOL_POLICY, decideApproval, isLaresToolName, type LaresToolName, type PolicyAnnotations } from './policy.ts';
@@ -62,7 +63,12 @@ export class LaresToolRuntime {
     let runtime: LaresToolRuntime;
     try {
       runtime = new LaresToolRuntime(config, store, !options.store, options);
-      if (config.mcp.legacyApprovalDbPath) await importLegacyApprovalDb(config.mcp.legacyApprovalDbPath, store);
+      // earlier versions kept the queue in a SQLite file: LARES_APPROVAL_DB, or SQLITE_DB_PATH beside PostgreSQL memory
+      if (config.mcp.legacyApprovalDbPath) await importLegacyApprovalDb(config.mcp.legacyApprovalDbPath, store, 'LARES_APPROVAL_DB');
+      else if (store.kind === 'postgres') await importLegacyApprovalDb(config.sqlitePath, store, 'SQLITE_DB_PATH');
+      // channels' stored positions must not point past the log (a log that started again, an old export)
+      const cursors = await Promise.all(EVENT_CURSOR_KEYS.map((key) => store.getMeta(key)));
+      await store.toolState.ensureEventIdsAbove(Math.max(0, ...cursors.map((c) => Number(c ?? 0) || 0)));
       await store.toolState.pruneEvents(new Date(Date.now() - EVENT_RETENTION_MS).toISOString());
       await runtime.queue.failInterrupted();
     } catch (error) {
@@ -100,7 +106,10 @@ export class LaresToolRuntime {
 
   #startTimers(scheduler: boolean): void {
     if (scheduler) this.scheduler.start();
-    this.#expiryTimer = setInterval(() => { this.queue.expireDue().catch(() => { /* next time */ }); }, 60_000);
+    // every minute: expire what waited too long, and fail calls a worker that died was running
+    this.#expiryTimer = setInterval(() => {
+      this.queue.expireDue().then(() => this.queue.failInterrupted()).catch(() => { /* next time */ });
+    }, 60_000);
     this.#expiryTimer.unref();
   }
 

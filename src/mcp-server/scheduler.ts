@@ -59,7 +59,10 @@ export class Scheduler {
     if (job.nextRunAt === null) throw new ToolInputError(`job ${id} has finished (a one-off job that already ran) and cannot be ${paused ? 'paused' : 'resumed'}`);
     let next = job.nextRunAt;
     if (!paused && job.kind !== 'once' && Date.parse(next) < now.getTime()) next = nextRunAfter(job.kind, job.spec, now, false);
-    await this.#state.setJobSchedule(id, !paused, next);
+    // conditional: a slot that fired meanwhile (on any worker) is not undone
+    if (!await this.#state.setJobSchedule(id, !paused, next, { active: job.active, nextRunAt: job.nextRunAt })) {
+      throw new ToolInputError(`job ${id} changed while it was being ${paused ? 'paused' : 'resumed'} (it may just have run); look at it again`);
+    }
     log().info({ event: paused ? 'job_paused' : 'job_resumed', jobId: id }, paused ? 'job paused' : 'job resumed');
     this.#arm();
     return this.get(id);
@@ -81,10 +84,12 @@ export class Scheduler {
     for (const job of due) {
       let next: string | null;
       try { next = job.kind === 'once' ? null : nextRunAfter(job.kind, job.spec, now, false); } catch { next = null; }
-      const claimed = await this.#state.claimJobRun(job.id, job.nextRunAt!, { nextRunAt: next, lastRunAt: now.toISOString(), active: next !== null });
-      if (!claimed) continue;
+      // the claim and its job_due event are one transaction: a slot is never fired twice, nor lost
+      const event = await this.#state.claimJobRun(job.id, job.nextRunAt!, { nextRunAt: next, lastRunAt: now.toISOString(), active: next !== null },
+        { jobId: job.id, kind: job.kind, spec: job.spec, message: job.message, scheduledFor: job.nextRunAt, nextRunAt: next });
+      if (!event) continue;
       fired++;
-      await this.#events.append('job_due', { jobId: job.id, kind: job.kind, spec: job.spec, message: job.message, scheduledFor: job.nextRunAt, nextRunAt: next });
+      this.#events.announce(event);
       log().info({ event: 'job_due', jobId: job.id, kind: job.kind }, 'scheduled job is due');
     }
     return fired;

@@ -111,6 +111,8 @@ export interface ToolStateStore {
   /** Events after `afterId`, oldest first. */
   eventsSince(afterId: number, limit?: number): Promise<LaresEvent[]>;
   lastEventId(): Promise<number>;
+  /** Makes the next event id larger than `id` (stored channel cursors point there: a new log must not hide events behind them). */
+  ensureEventIdsAbove(id: number): Promise<void>;
   /** Deletes events created before `before` (replay after a reconnect needs only recent ones); returns how many. */
   pruneEvents(before: string): Promise<number>;
   /**
@@ -126,17 +128,18 @@ export interface ToolStateStore {
   /** Active jobs (or all), by next run time. */
   listJobs(includeInactive?: boolean): Promise<Job[]>;
   deleteJob(id: string): Promise<boolean>;
-  /** Sets a job's active flag and next run (pause, resume). */
-  setJobSchedule(id: string, active: boolean, nextRunAt: string | null): Promise<void>;
+  /** Sets a job's active flag and next run (pause, resume) if it still has the `expected` ones (a slot fired meanwhile: false). */
+  setJobSchedule(id: string, active: boolean, nextRunAt: string | null, expected: { active: boolean; nextRunAt: string | null }): Promise<boolean>;
   /** Active jobs whose next run is at or before `at`, soonest first. */
   dueJobs(at: string): Promise<Job[]>;
   /** The soonest next run of an active job. */
   nextJobRunAt(): Promise<string | undefined>;
   /**
-   * Claims one firing: moves the job on from `expectedNextRunAt` to `next` only if it is still
-   * active and due at that time. True for exactly one caller per slot, whichever worker.
+   * Claims one firing and records it: moves the job on from `expectedNextRunAt` to `next` only if it
+   * is still active and due at that time, and appends the `job_due` event with `data` in the same
+   * transaction. The event for exactly one caller per slot, whichever worker; undefined for the others.
    */
-  claimJobRun(id: string, expectedNextRunAt: string, next: { nextRunAt: string | null; lastRunAt: string; active: boolean }): Promise<boolean>;
+  claimJobRun(id: string, expectedNextRunAt: string, next: { nextRunAt: string | null; lastRunAt: string; active: boolean }, data: Record<string, unknown>): Promise<LaresEvent | undefined>;
 
   // ---- shell allowlist ("always allow" decisions)
   addAllowedCommand(command: AllowedCommand): Promise<void>;

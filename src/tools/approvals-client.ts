@@ -175,13 +175,16 @@ export function createLocalApprovalsClient(runtime: LaresToolRuntime, options: {
         });
         subscribeOptions.onStatus?.('connected');
       };
-      if (subscribeOptions.lastEventId !== undefined) start(subscribeOptions.lastEventId);
-      else {
+      // "only new events": from the log's end, asked again until the store answers (never from 0,
+      // which would replay every old reminder and outcome)
+      const fromEnd = () => {
         runtime.events.lastId().then(start, (error: unknown) => {
-          log().warn({ event: 'approval_poll', err: errorMessage(error) }, 'approval_poll: could not read the event log; replaying from the start');
-          start(0);
+          log().warn({ event: 'approval_poll', err: errorMessage(error) }, 'approval_poll: could not read the event log; trying again');
+          if (!closed) setTimeout(fromEnd, options.pollMs ?? 2000).unref();
         });
-      }
+      };
+      if (subscribeOptions.lastEventId !== undefined) start(subscribeOptions.lastEventId);
+      else fromEnd();
       const close = () => { closed = true; follower?.close(); closers.delete(close); };
       closers.add(close);
       return { close };

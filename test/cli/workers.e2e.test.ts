@@ -66,7 +66,7 @@ test('three workers on PostgreSQL: kill -9 the Discord holder mid-turn; another 
   const standbyHealth = /"event":"started"[^\n]*"health":"([^"]+)"/.exec(workers.find((w) => !holders().includes(w))!.stderr())![1];
   const health = await fetch(standbyHealth);
   assert.equal(health.status, 200);
-  assert.equal((await health.json()).worker.role, 'standby');
+  assert.equal(((await health.json()) as { worker: { role: string } }).worker.role, 'standby');
 
   const status = await runLares(['status', '--json'], { env: { MEMORY_PROVIDER: 'postgres', DATABASE_URL: url, HOME: dir } });
   assert.equal(status.code, 0, status.stderr);

@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openPostgresStore } from '../../src/memory/postgres/postgres-store.ts';
 import { runLares } from '../support/cli.ts';
+import { startTestPostgres } from '../support/postgres.ts';
 import { openMcpDatabase } from '../memory/fixtures/old-mcp-database.ts';
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -51,4 +53,28 @@ test('a separate LARES_APPROVAL_DB file is copied into the store once, left unch
   assert.match(status.stdout, /jobs active: 1, next at 2099-01-01T09:00:00.000Z/);
   const json = await runLares(['status', '--json'], { env: { SQLITE_DB_PATH: env.SQLITE_DB_PATH }, cwd: dir });
   assert.deepEqual(JSON.parse(json.stdout).jobs, { active: 1, nextRunAt: '2099-01-01T09:00:00.000Z' });
+});
+
+test('with PostgreSQL memory, the queue an earlier version kept in SQLITE_DB_PATH moves into PostgreSQL once, and stored channel cursors stay valid', async (t) => {
+  const pg = await startTestPostgres();
+  const dir = mkdtempSync(join(tmpdir(), 'lares-legacy-pg-'));
+  t.after(async () => { await pg.stop(); rmSync(dir, { recursive: true, force: true }); });
+  const url = await pg.createDatabase('legacy_queue');
+  const sqlite = join(dir, 'lares.db');
+  const old = openMcpDatabase(sqlite);
+  old.prepare(`INSERT INTO approval_requests (id, tool, args_json, reason, status, created_at, expires_at)
+    VALUES ('a0a0a0a0', 'write_file', '{"path":"/etc/motd","content":"hi"}', 'outside the vault', 'pending', '2026-01-01T00:00:00.000Z', '2099-01-01T00:00:00.000Z')`).run();
+  old.close();
+  // the channel read the old log up to event 5000; the new log must not hide new events behind that
+  const store = await openPostgresStore(url);
+  t.after(() => store.close());
+  await store.setMeta('discord.events.last_id', '5000');
+  const env = { MEMORY_PROVIDER: 'postgres', DATABASE_URL: url, SQLITE_DB_PATH: sqlite, LOG_LEVEL: 'warn' };
+  const first = await runLares(['approvals', 'list', '--json'], { env, cwd: dir });
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(JSON.parse(first.stdout).map((a: { id: string }) => a.id), ['a0a0a0a0']);
+  assert.match(first.stderr, /moved from the SQLite file SQLITE_DB_PATH into PostgreSQL: copied 1 approvals/);
+  assert.ok((await store.toolState.appendEvent('job_due', { jobId: 'x' })).id > 5000, 'new events come after the stored cursor');
+  const again = await runLares(['approvals', 'list', '--json'], { env, cwd: dir });
+  assert.doesNotMatch(again.stderr, /moved from the SQLite file/, 'copied once');
 });

@@ -142,7 +142,12 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
         assert.equal(await toolState.pruneEvents(new Date(Date.now() + 60_000).toISOString()), 3);
         assert.deepEqual(await toolState.eventsSince(0), []);
         // pruned ids are never handed out again
-        assert.ok((await toolState.appendEvent('job_due', {})).id > third.id);
+        const fourth = await toolState.appendEvent('job_due', {});
+        assert.ok(fourth.id > third.id);
+        // a stored cursor far ahead: the next ids come after it; asking for less changes nothing
+        await toolState.ensureEventIdsAbove(5000);
+        await toolState.ensureEventIdsAbove(10);
+        assert.equal((await toolState.appendEvent('job_due', {})).id, 5001);
       });
 
       test('concurrent appends from several workers: a polling reader sees every id, in order, never a smaller one later', async (t) => {
@@ -217,19 +222,22 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
         assert.deepEqual((await toolState.dueJobs(at(15))).map((j) => j.id), ['j2']);
         assert.deepEqual((await toolState.dueJobs(at(20))).map((j) => j.id), ['j2', 'j1']);
         // paused: inactive with its next run kept
-        await toolState.setJobSchedule('j2', false, at(10));
+        assert.equal(await toolState.setJobSchedule('j2', false, at(10), { active: true, nextRunAt: at(10) }), true);
         const paused = (await toolState.getJob('j2'))!;
         assert.equal(paused.active, false);
         assert.equal(paused.paused, true);
         assert.equal((await toolState.getJob('j3'))!.paused, false, 'a finished one-off job is not paused');
         assert.deepEqual((await toolState.dueJobs(at(30))).map((j) => j.id), ['j1']);
         assert.equal(await toolState.nextJobRunAt(), at(20));
-        await toolState.setJobSchedule('j2', true, at(40));
+        assert.equal(await toolState.setJobSchedule('j2', true, at(40), { active: true, nextRunAt: at(10) }), false, 'conditional: it is paused now');
+        assert.equal(await toolState.setJobSchedule('j2', true, at(40), { active: false, nextRunAt: at(10) }), true);
         assert.deepEqual(await toolState.getJob('j2'), { ...j2, nextRunAt: at(40) });
         assert.equal(await toolState.deleteJob('j1'), true);
         assert.equal(await toolState.deleteJob('j1'), false);
         assert.deepEqual((await toolState.listJobs(true)).map((j) => j.id), ['j2', 'j3']);
-        await toolState.setJobSchedule('j2', false, at(40));
+        assert.equal(await toolState.setJobSchedule('j2', false, at(40), { active: true, nextRunAt: at(40) }), true);
+        assert.equal(await toolState.setJobSchedule('j3', true, at(50), { active: false, nextRunAt: null }), true, 'a null next run is matched too');
+        await toolState.setJobSchedule('j3', false, null, { active: true, nextRunAt: at(50) });
         assert.equal(await toolState.nextJobRunAt(), undefined);
       });
 
@@ -238,16 +246,22 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
         const b = await another(t, a);
         await a.toolState.insertJob(job('j1', { nextRunAt: at(10) }));
         const next = { nextRunAt: at(70), lastRunAt: at(10), active: true };
-        const claims = await Promise.all([a, b, a, b].map((store) => store.toolState.claimJobRun('j1', at(10), next)));
+        const data = { jobId: 'j1', message: 'stretch' };
+        const before = await a.toolState.lastEventId();
+        const claims = await Promise.all([a, b, a, b].map((store) => store.toolState.claimJobRun('j1', at(10), next, data)));
         assert.equal(claims.filter(Boolean).length, 1, String(claims));
+        // the winner's job_due event was appended with the claim, once
+        const fired = await a.toolState.eventsSince(before);
+        assert.deepEqual(fired, [claims.find(Boolean)]);
+        assert.deepEqual([fired[0].type, fired[0].data], ['job_due', data]);
         assert.deepEqual(await b.toolState.getJob('j1'), job('j1', { nextRunAt: at(70), lastRunAt: at(10) }));
-        assert.equal(await a.toolState.claimJobRun('j1', at(10), next), false, 'the old slot is gone');
+        assert.equal(await a.toolState.claimJobRun('j1', at(10), next, data), undefined, 'the old slot is gone');
         await a.toolState.insertJob(job('once', { kind: 'once', spec: at(15), nextRunAt: at(15) }));
-        assert.equal(await b.toolState.claimJobRun('once', at(15), { nextRunAt: null, lastRunAt: at(15), active: false }), true);
+        assert.ok(await b.toolState.claimJobRun('once', at(15), { nextRunAt: null, lastRunAt: at(15), active: false }, { jobId: 'once' }));
         const finished = (await a.toolState.getJob('once'))!;
         assert.deepEqual([finished.active, finished.paused, finished.nextRunAt], [false, false, null]);
-        await a.toolState.setJobSchedule('j1', false, at(70));
-        assert.equal(await a.toolState.claimJobRun('j1', at(70), next), false, 'a paused job does not fire');
+        assert.equal(await a.toolState.setJobSchedule('j1', false, at(70), { active: true, nextRunAt: at(70) }), true);
+        assert.equal(await a.toolState.claimJobRun('j1', at(70), next, data), undefined, 'a paused job does not fire');
       });
     });
 

@@ -25,6 +25,7 @@ import { DiscordTools, type DiscordToolOutlet } from './discord-tools.ts';
 import { startJobRunner, startPerch, type JobRunner, type PerchLoop } from './perch.ts';
 import { splitMessage } from './split-message.ts';
 import { drainTurns } from '../drain.ts';
+import { EventCursor, eventCursorKey } from '../event-cursor.ts';
 
 /** The store as the channel uses it: small state, and (optionally) the history's source refs. */
 export type DiscordStateStore = Pick<MemoryStore, 'getMeta' | 'setMeta'> & Partial<Pick<MemoryStore, 'findMessageBySourceRef'>>;
@@ -82,7 +83,7 @@ const APPROVAL_SYNC_MS = 60_000;
 const lastSeenKey = (channelId: string) => `discord.last_seen.${channelId}`;
 const DM_CHANNEL_KEY = 'discord.owner_dm_channel';
 /** the id of the last approval-queue event handled, so events from while Lares was down are replayed */
-const EVENT_CURSOR_KEY = 'discord.events.last_id';
+const EVENT_CURSOR_KEY = eventCursorKey('discord');
 
 export async function startDiscordChannel(options: DiscordChannelOptions): Promise<DiscordChannel> {
   const { botToken, channelId, ownerId } = options.config.discord;
@@ -123,7 +124,7 @@ class DiscordChannelImpl implements DiscordChannel {
   #readyOnce = false;
   #closed = false;
   #subscription: ApprovalSubscription | undefined;
-  #eventCursor = 0;
+  #eventCursor?: EventCursor;
   #firstRunSince: string | undefined;
   #dmChannelId: string | undefined;
   #approvalSync: NodeJS.Timeout | undefined;
@@ -223,9 +224,9 @@ class DiscordChannelImpl implements DiscordChannel {
       const stored = await this.#o.store.getMeta(EVENT_CURSOR_KEY);
       this.#firstRunSince = stored === undefined ? nowIso() : undefined;
       if (stored === undefined) await this.#o.store.setMeta(EVENT_CURSOR_KEY, '0');
-      this.#eventCursor = Number(stored ?? 0) || 0;
+      this.#eventCursor = new EventCursor(this.#o.store, EVENT_CURSOR_KEY, Number(stored ?? 0) || 0);
       this.#subscription = approvals.subscribe((event) => this.#onQueueEvent(event), {
-        lastEventId: this.#eventCursor,
+        lastEventId: this.#eventCursor.position,
         onStatus: (status, detail) => this.#log.info({ event: 'approval_events', status, detail }, `approval event stream ${status}`),
       });
       try {
@@ -273,18 +274,14 @@ class DiscordChannelImpl implements DiscordChannel {
     });
   }
 
-  /** approval_needed / approval_result → the bridge; job_due → a job turn. The cursor moves once handled. */
+  /** approval_needed / approval_result → the bridge; job_due → a job turn. The cursor moves over what is handled. */
   #onQueueEvent(event: QueueEvent): void {
     if (this.#closed) return;
     const stale = event.type === 'job_due' && this.#firstRunSince !== undefined && typeof event.createdAt === 'string' && event.createdAt < this.#firstRunSince;
     if (stale) this.#log.info({ event: 'job_skipped', eventId: event.id }, 'scheduled job fired before Lares first connected to Discord; not posted');
     const handled = stale || (event.type === 'job_due' && this.#o.schedule === false) ? Promise.resolve()
       : event.type === 'job_due' ? this.jobs.handle(event) : this.approvalBridge?.handleEvent(event) ?? Promise.resolve();
-    void this.#track(handled).then(async () => {
-      if (typeof event.id !== 'number' || event.id <= this.#eventCursor) return;
-      this.#eventCursor = event.id;
-      await this.#o.store.setMeta(EVENT_CURSOR_KEY, String(event.id));
-    }).catch((error: unknown) => this.#log.error({ event: 'queue_event_failed', type: event.type, err: errorMessage(error) }, 'could not handle an approval-queue event'));
+    void this.#track(this.#eventCursor!.track(event.id, handled)).catch((error: unknown) => this.#log.error({ event: 'queue_event_failed', type: event.type, err: errorMessage(error) }, 'could not handle an approval-queue event'));
   }
 
   // ---- incoming ----------------------------------------------------------------------

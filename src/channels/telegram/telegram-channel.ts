@@ -29,6 +29,7 @@ import { ApprovalBridge, approvalButtonData, parseApprovalButtonData, type Appro
 import type { Channel, ChannelCommands, ChannelDeps } from '../channel.ts';
 import { startJobRunner, startPerch, type JobRunner, type PerchLoop } from '../perch.ts';
 import { TELEGRAM_MESSAGE_LIMIT, splitMessage } from '../split-message.ts';
+import { EventCursor, eventCursorKey } from '../event-cursor.ts';
 import { DEFAULT_TELEGRAM_API, createTelegramBot, isFormattingError, isNotModified, telegramErrorMessage } from './telegram-api.ts';
 import { markdownToTelegramHtml } from './telegram-format.ts';
 import { startTelegramWebhook, type TelegramWebhookServer } from './telegram-webhook.ts';
@@ -71,7 +72,7 @@ const UNREADABLE: Array<[keyof Message, string]> = [
   ['voice', 'voice notes'], ['audio', 'audio files'], ['video_note', 'video notes'], ['video', 'videos'], ['animation', 'GIFs'],
   ['sticker', 'stickers'], ['location', 'locations'], ['venue', 'venues'], ['contact', 'contacts'], ['poll', 'polls'], ['dice', 'dice'],
 ];
-const EVENT_CURSOR_KEY = 'telegram.events.last_id';
+const EVENT_CURSOR_KEY = eventCursorKey('telegram');
 const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp' };
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const MAX_TEXT_FILE_BYTES = 100 * 1024;
@@ -139,7 +140,6 @@ class TelegramChannelImpl implements TelegramChannel {
   /** inbox writes, one after another: an older snapshot never lands after a newer one */
   #inboxWrites: Promise<unknown> = Promise.resolve();
   /** queue events by id, in arrival order, and whether each is handled (the cursor's prefix) */
-  readonly #eventsInFlight: Array<{ id: number; finished: boolean }> = [];
   #intake: Promise<void> = Promise.resolve();
   #outbox: Promise<unknown> = Promise.resolve();
   #polling: Promise<void> | undefined;
@@ -150,7 +150,7 @@ class TelegramChannelImpl implements TelegramChannel {
   #connected = false;
   #closed = false;
   #subscription: ApprovalSubscription | undefined;
-  #eventCursor = 0;
+  #eventCursor?: EventCursor;
   #firstRunSince: string | undefined;
   #approvalSync: NodeJS.Timeout | undefined;
 
@@ -550,9 +550,9 @@ class TelegramChannelImpl implements TelegramChannel {
     const stored = await this.#o.store.getMeta(EVENT_CURSOR_KEY);
     this.#firstRunSince = stored === undefined ? nowIso() : undefined;
     if (stored === undefined) await this.#o.store.setMeta(EVENT_CURSOR_KEY, '0');
-    this.#eventCursor = Number(stored ?? 0) || 0;
+    this.#eventCursor = new EventCursor(this.#o.store, EVENT_CURSOR_KEY, Number(stored ?? 0) || 0);
     this.#subscription = this.#o.approvals.subscribe((event) => this.#onQueueEvent(event), {
-      lastEventId: this.#eventCursor,
+      lastEventId: this.#eventCursor.position,
       onStatus: (status, detail) => this.#log.info({ event: 'approval_events', status, detail }, `approval event stream ${status}`),
     });
     this.#syncApprovals();
@@ -576,20 +576,11 @@ class TelegramChannelImpl implements TelegramChannel {
     } else {
       handled = this.approvalBridge?.handleEvent(event) ?? Promise.resolve();
     }
-    const entry = typeof event.id === 'number' && event.id > this.#eventCursor ? { id: event.id, finished: false } : undefined;
-    if (entry) this.#eventsInFlight.push(entry);
-    void this.#track(handled).catch((error: unknown) => {
+    // a failed event counts as handled (logged): the cursor moves on over it
+    const settled = this.#track(handled).catch((error: unknown) => {
       this.#log.error({ event: 'queue_event_failed', type: event.type, err: this.#err(error) }, 'could not handle an approval-queue event');
-    }).then(async () => {
-      if (!entry) return;
-      entry.finished = true;
-      // only over the finished prefix: an earlier event still running is replayed after a restart
-      let cursor = this.#eventCursor;
-      while (this.#eventsInFlight.length > 0 && this.#eventsInFlight[0].finished) cursor = Math.max(cursor, this.#eventsInFlight.shift()!.id);
-      if (cursor <= this.#eventCursor) return;
-      this.#eventCursor = cursor;
-      await this.#o.store.setMeta(EVENT_CURSOR_KEY, String(cursor));
-    }).catch((error: unknown) => this.#log.error({ event: 'queue_event_failed', type: event.type, err: this.#err(error) }, 'could not handle an approval-queue event'));
+    });
+    void this.#eventCursor!.track(event.id, settled).catch((error: unknown) => this.#log.error({ event: 'queue_event_failed', type: event.type, err: this.#err(error) }, 'could not handle an approval-queue event'));
   }
 
   // ---- outgoing ------------------------------------------------------------------------

@@ -39,6 +39,16 @@ export async function tryPostgresLease(config: ClientConfig, name: string, worke
   return new PostgresLease(name, workerId, client, onGone);
 }
 
+/** Whether some session holds the lease's lock now. */
+export async function postgresLeaseHeld(db: Pick<pg.Pool, 'query'>, name: string): Promise<boolean> {
+  const result = await db.query(`SELECT EXISTS (SELECT 1 FROM pg_locks k
+      WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 2
+        AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND k.classid::bigint = ($1::int4::bigint & 4294967295)
+        AND k.objid::bigint = (hashtext('lease:' || $2::text)::bigint & 4294967295)) AS held`, [LEASE_LOCK_CLASS, name]);
+  return result.rows[0].held === true;
+}
+
 /** Leases whose lock some session holds now: a row whose holder died stays behind, but its lock does not. */
 export async function livePostgresLeases(db: Pick<pg.Pool, 'query'>): Promise<LeaseInfo[]> {
   // pg_locks shows a two-key advisory lock as classid = key 1, objid = key 2, objsubid = 2, both as unsigned oids

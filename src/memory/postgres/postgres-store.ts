@@ -96,7 +96,8 @@ export async function postgresSchemaVersion(db: Queryable): Promise<number> {
 }
 
 export async function openPostgresStore(url: string, options: { max?: number } = {}): Promise<PostgresStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // a server that does not answer (a black-holed address) fails in seconds, not at the OS's connect timeout
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 10_000 });
   // an idle connection that the server drops must not crash the process
   pool.on('error', () => {});
   try {

@@ -15,7 +15,7 @@ import type {
 import { STATE_LOCK_CLASS } from './conversation-lock.ts';
 import { withTransaction } from './transaction.ts';
 import { EVENTS_CHANNEL, EventWatcher } from './event-watch.ts';
-import { type PostgresLease, livePostgresLeases, tryPostgresLease } from './lease.ts';
+import { type PostgresLease, livePostgresLeases, postgresLeaseHeld, tryPostgresLease } from './lease.ts';
 import { advanceIdSequenceSql } from './schema.ts';
 
 type Queryable = Pick<PoolClient, 'query'>;
@@ -91,14 +91,7 @@ export class PostgresToolState implements ToolStateStore {
   // ---- events
 
   async appendEvent(type: LaresEventType, data: Record<string, unknown>): Promise<LaresEvent> {
-    return this.#transaction(async (client) => {
-      await client.query(LOCK_EVENTS);
-      const createdAt = nowIso();
-      const id = Number((await client.query('INSERT INTO mcp_events (type, data_json, created_at) VALUES ($1, $2, $3) RETURNING id', [type, JSON.stringify(data), createdAt])).rows[0].id);
-      // delivered at commit, to every session that LISTENs
-      await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(id)]);
-      return { id, type, data, createdAt };
-    });
+    return this.#transaction((client) => appendEventIn(client, type, data));
   }
 
   async eventsSince(afterId: number, limit = 1000): Promise<LaresEvent[]> {
@@ -107,6 +100,15 @@ export class PostgresToolState implements ToolStateStore {
 
   async lastEventId(): Promise<number> {
     return Number((await this.#pool.query('SELECT COALESCE(MAX(id), 0) AS id FROM mcp_events')).rows[0].id);
+  }
+
+  async ensureEventIdsAbove(id: number): Promise<void> {
+    // the next id the sequence hands out, read from the sequence itself (pg_sequence_last_value is
+    // null right after a setval(…, false)); moved only forward
+    const sequence = (await this.#pool.query(`SELECT pg_get_serial_sequence('mcp_events', 'id') AS name`)).rows[0].name as string;
+    const state = (await this.#pool.query(`SELECT last_value, is_called FROM ${sequence}`)).rows[0] as { last_value: string; is_called: boolean };
+    const next = Number(state.last_value) + (state.is_called ? 1 : 0);
+    if (next <= id) await this.#pool.query('SELECT setval($1::regclass, $2, false)', [sequence, id + 1]);
   }
 
   async pruneEvents(before: string): Promise<number> {
@@ -137,8 +139,10 @@ export class PostgresToolState implements ToolStateStore {
     return ((await this.#pool.query('DELETE FROM mcp_jobs WHERE id = $1', [id])).rowCount ?? 0) > 0;
   }
 
-  async setJobSchedule(id: string, active: boolean, nextRunAt: string | null): Promise<void> {
-    await this.#pool.query('UPDATE mcp_jobs SET active = $1, next_run_at = $2 WHERE id = $3', [active, nextRunAt, id]);
+  async setJobSchedule(id: string, active: boolean, nextRunAt: string | null, expected: { active: boolean; nextRunAt: string | null }): Promise<boolean> {
+    const result = await this.#pool.query('UPDATE mcp_jobs SET active = $1, next_run_at = $2 WHERE id = $3 AND active = $4 AND next_run_at IS NOT DISTINCT FROM $5',
+      [active, nextRunAt, id, expected.active, expected.nextRunAt]);
+    return result.rowCount === 1;
   }
 
   async dueJobs(at: string): Promise<Job[]> {
@@ -149,10 +153,12 @@ export class PostgresToolState implements ToolStateStore {
     return (await this.#pool.query('SELECT MIN(next_run_at) AS next FROM mcp_jobs WHERE active AND next_run_at IS NOT NULL')).rows[0].next ?? undefined;
   }
 
-  async claimJobRun(id: string, expectedNextRunAt: string, next: { nextRunAt: string | null; lastRunAt: string; active: boolean }): Promise<boolean> {
-    const result = await this.#pool.query('UPDATE mcp_jobs SET next_run_at = $1, last_run_at = $2, active = $3 WHERE id = $4 AND next_run_at = $5 AND active',
-      [next.nextRunAt, next.lastRunAt, next.active, id, expectedNextRunAt]);
-    return result.rowCount === 1;
+  async claimJobRun(id: string, expectedNextRunAt: string, next: { nextRunAt: string | null; lastRunAt: string; active: boolean }, data: Record<string, unknown>): Promise<LaresEvent | undefined> {
+    return this.#transaction(async (client) => {
+      const result = await client.query('UPDATE mcp_jobs SET next_run_at = $1, last_run_at = $2, active = $3 WHERE id = $4 AND next_run_at = $5 AND active',
+        [next.nextRunAt, next.lastRunAt, next.active, id, expectedNextRunAt]);
+      return result.rowCount === 1 ? appendEventIn(client, 'job_due', data) : undefined;
+    });
   }
 
   // ---- shell allowlist
@@ -183,6 +189,9 @@ export class PostgresToolState implements ToolStateStore {
 
   /** ttlMs does not apply: the lease lasts as long as its connection. */
   async tryLease(name: string, workerId: string): Promise<Lease | undefined> {
+    // a standby worker asks every few seconds: while the lock is held, answer from the pool
+    // rather than opening a connection of its own each time
+    if (await postgresLeaseHeld(this.#pool, name)) return undefined;
     const lease = await tryPostgresLease(this.#clientConfig, name, workerId, nowIso(), (gone) => this.#leases.delete(gone));
     if (lease) this.#leases.add(lease);
     return lease;
@@ -239,4 +248,13 @@ async function addAllowedCommand(db: Queryable, command: AllowedCommand): Promis
   const result = await db.query('INSERT INTO mcp_shell_allowlist (argv_json, approval_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (argv_json) DO NOTHING',
     [JSON.stringify(command.argv), command.approvalId, command.createdAt]);
   return result.rowCount === 1;
+}
+
+/** Appends an event inside the caller's transaction: appends are serialised so ids commit in order; the NOTIFY is delivered at commit. */
+async function appendEventIn(client: PoolClient, type: LaresEventType, data: Record<string, unknown>): Promise<LaresEvent> {
+  await client.query(LOCK_EVENTS);
+  const createdAt = nowIso();
+  const id = Number((await client.query('INSERT INTO mcp_events (type, data_json, created_at) VALUES ($1, $2, $3) RETURNING id', [type, JSON.stringify(data), createdAt])).rows[0].id);
+  await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(id)]);
+  return { id, type, data, createdAt };
 }

@@ -104,6 +104,10 @@ export class SqliteToolState implements ToolStateStore {
   // ---- events
 
   async appendEvent(type: LaresEventType, data: Record<string, unknown>): Promise<LaresEvent> {
+    return this.#appendEvent(type, data);
+  }
+
+  #appendEvent(type: LaresEventType, data: Record<string, unknown>): LaresEvent {
     const createdAt = nowIso();
     const result = this.#sql('INSERT INTO mcp_events (type, data_json, created_at) VALUES (?, ?, ?)').run(type, JSON.stringify(data), createdAt);
     return { id: Number(result.lastInsertRowid), type, data, createdAt };
@@ -115,6 +119,12 @@ export class SqliteToolState implements ToolStateStore {
 
   async lastEventId(): Promise<number> {
     return Number((this.#sql('SELECT COALESCE(MAX(id), 0) AS id FROM mcp_events').get() as Row).id);
+  }
+
+  async ensureEventIdsAbove(id: number): Promise<void> {
+    // AUTOINCREMENT takes the next id from sqlite_sequence (made with the table's first AUTOINCREMENT)
+    this.#sql(`INSERT INTO sqlite_sequence (name, seq) SELECT 'mcp_events', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'mcp_events')`).run();
+    this.#sql(`UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'mcp_events'`).run(id);
   }
 
   async pruneEvents(before: string): Promise<number> {
@@ -146,8 +156,9 @@ export class SqliteToolState implements ToolStateStore {
     return Number(this.#sql('DELETE FROM mcp_jobs WHERE id = ?').run(id).changes) > 0;
   }
 
-  async setJobSchedule(id: string, active: boolean, nextRunAt: string | null): Promise<void> {
-    this.#sql('UPDATE mcp_jobs SET active = ?, next_run_at = ? WHERE id = ?').run(active ? 1 : 0, nextRunAt, id);
+  async setJobSchedule(id: string, active: boolean, nextRunAt: string | null, expected: { active: boolean; nextRunAt: string | null }): Promise<boolean> {
+    return Number(this.#sql('UPDATE mcp_jobs SET active = ?, next_run_at = ? WHERE id = ? AND active = ? AND next_run_at IS ?')
+      .run(active ? 1 : 0, nextRunAt, id, expected.active ? 1 : 0, expected.nextRunAt).changes) === 1;
   }
 
   async dueJobs(at: string): Promise<Job[]> {
@@ -159,10 +170,12 @@ export class SqliteToolState implements ToolStateStore {
     return row.next ?? undefined;
   }
 
-  async claimJobRun(id: string, expectedNextRunAt: string, next: { nextRunAt: string | null; lastRunAt: string; active: boolean }): Promise<boolean> {
-    const result = this.#sql('UPDATE mcp_jobs SET next_run_at = ?, last_run_at = ?, active = ? WHERE id = ? AND next_run_at = ? AND active = 1')
-      .run(next.nextRunAt, next.lastRunAt, next.active ? 1 : 0, id, expectedNextRunAt);
-    return Number(result.changes) === 1;
+  async claimJobRun(id: string, expectedNextRunAt: string, next: { nextRunAt: string | null; lastRunAt: string; active: boolean }, data: Record<string, unknown>): Promise<LaresEvent | undefined> {
+    return this.#transaction(() => {
+      const result = this.#sql('UPDATE mcp_jobs SET next_run_at = ?, last_run_at = ?, active = ? WHERE id = ? AND next_run_at = ? AND active = 1')
+        .run(next.nextRunAt, next.lastRunAt, next.active ? 1 : 0, id, expectedNextRunAt);
+      return Number(result.changes) === 1 ? this.#appendEvent('job_due', data) : undefined;
+    });
   }
 
   // ---- shell allowlist
@@ -259,10 +272,13 @@ class SqliteLease implements Lease {
   readonly #row: LeaseRow;
   readonly #timer: NodeJS.Timeout;
   readonly #lostListeners: Array<() => void> = [];
+  readonly #ttlMs: number;
+  #renewedAt = Date.now();
 
   constructor(name: string, ttlMs: number, row: LeaseRow) {
     this.name = name;
     this.#row = row;
+    this.#ttlMs = ttlMs;
     this.#timer = setInterval(() => this.#renew(), Math.max(1, Math.floor(ttlMs / 3)));
     this.#timer.unref();
   }
@@ -290,7 +306,10 @@ class SqliteLease implements Lease {
     let stillOurs: boolean;
     try {
       stillOurs = this.#row.renew();
+      this.#renewedAt = Date.now();
     } catch {
+      // a busy database is not a lost lease: nobody can take it before its time runs out
+      if (Date.now() - this.#renewedAt < this.#ttlMs) return;
       stillOurs = false;
     }
     if (stillOurs) return;
