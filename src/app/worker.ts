@@ -32,6 +32,8 @@ export class WorkerPresence {
 
   async start(logger: Logger): Promise<void> {
     await this.#beat();
+    // rows of workers that were killed (they never remove their own) go after a day
+    await this.#store.toolState.pruneWorkers(new Date(Date.now() - 86_400_000).toISOString()).catch(() => undefined);
     this.#timer = setInterval(() => { this.#beat().catch((error: unknown) => logger.warn({ event: 'heartbeat_failed', err: errorMessage(error) }, 'could not record this worker\'s heartbeat')); }, HEARTBEAT_MS);
     this.#timer.unref();
   }

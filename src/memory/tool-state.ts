@@ -149,6 +149,8 @@ export interface ToolStateStore {
   /** Records (or refreshes) a worker's heartbeat. */
   heartbeat(worker: WorkerInfo): Promise<void>;
   removeWorker(id: string): Promise<void>;
+  /** Forgets workers not seen since `before` (a process killed never removes its own row). */
+  pruneWorkers(before: string): Promise<number>;
   /** Workers seen since `seenSince`, oldest start first. */
   listWorkers(seenSince?: string): Promise<WorkerInfo[]>;
   /**

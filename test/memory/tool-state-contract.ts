@@ -289,6 +289,9 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
         assert.deepEqual(await toolState.listWorkers(at(3)), [{ ...w1, seenAt: at(5) }]);
         await toolState.removeWorker('w1');
         assert.deepEqual(await toolState.listWorkers(), [w2]);
+        await toolState.heartbeat(w1);
+        assert.equal(await toolState.pruneWorkers(at(2)), 1, 'w1 (seen at 1) goes, w2 (seen at 2) stays');
+        assert.deepEqual(await toolState.listWorkers(), [w2]);
       });
 
       test('a held lease cannot be taken by another worker until it is released', async (t) => {

@@ -183,6 +183,10 @@ export class PostgresToolState implements ToolStateStore {
     await this.#pool.query('DELETE FROM lares_workers WHERE id = $1', [id]);
   }
 
+  async pruneWorkers(before: string): Promise<number> {
+    return (await this.#pool.query('DELETE FROM lares_workers WHERE seen_at < $1', [before])).rowCount ?? 0;
+  }
+
   async listWorkers(seenSince?: string): Promise<WorkerInfo[]> {
     return (await this.#pool.query('SELECT * FROM lares_workers WHERE $1::text IS NULL OR seen_at >= $1 ORDER BY started_at, id', [seenSince ?? null])).rows.map(toWorker);
   }

@@ -206,6 +206,10 @@ export class SqliteToolState implements ToolStateStore {
     this.#sql('DELETE FROM lares_workers WHERE id = ?').run(id);
   }
 
+  async pruneWorkers(before: string): Promise<number> {
+    return Number(this.#sql('DELETE FROM lares_workers WHERE seen_at < ?').run(before).changes);
+  }
+
   async listWorkers(seenSince?: string): Promise<WorkerInfo[]> {
     return (this.#sql('SELECT * FROM lares_workers WHERE ? IS NULL OR seen_at >= ? ORDER BY started_at, id').all(seenSince ?? null, seenSince ?? null) as Row[]).map(toWorker);
   }
