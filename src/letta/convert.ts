@@ -84,8 +84,10 @@ export class LettaHistoryConverter {
   private results = new Map<string, { block: ToolResultBlock; ref: string; lettaId: string; date: string; extra?: Record<string, unknown> }>();
   private provisional = new Map<string, ToolResultBlock>();
   private held: ConvertedMessage[] = [];
-  private readonly usedToolIds = new Set<string>();
-  private readonly sendMessageCalls = new Set<string>();
+  // recent ones only: a history of millions of calls must not grow the memory (a request holds far
+  // fewer calls than this, and a send_message's return follows its call)
+  private readonly usedToolIds = new RecentSet(RECENT_IDS);
+  private readonly sendMessageCalls = new RecentSet(RECENT_IDS);
   private previousPageKeys = new Set<string>();
   private lastRowId: string | undefined;
   private readonly refPrefix: string;
@@ -501,4 +503,20 @@ function resultContent(value: LettaToolReturn['tool_return']): ToolResultBlock['
     return blocks.length > 0 ? blocks : '(empty result)';
   }
   return value === '' || value === undefined || value === null ? '(empty result)' : value;
+}
+
+/** How many tool-call ids the converter remembers (for uniqueness and for send_message returns). */
+const RECENT_IDS = 50_000;
+
+/** A set of the most recently added values: the oldest is forgotten beyond `limit` (the same ones on every run). */
+class RecentSet {
+  readonly #values = new Set<string>();
+  readonly #limit: number;
+  constructor(limit: number) { this.#limit = limit; }
+  has(value: string): boolean { return this.#values.has(value); }
+  add(value: string): void {
+    this.#values.delete(value);
+    this.#values.add(value);
+    if (this.#values.size > this.#limit) this.#values.delete(this.#values.values().next().value!);
+  }
 }

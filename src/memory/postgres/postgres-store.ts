@@ -110,6 +110,9 @@ export async function openPostgresStore(url: string, options: { max?: number } =
   return new PostgresStore(pool);
 }
 
+/** Ids read per query when a whole range of them is asked for. */
+const ID_PAGE = 5000;
+
 export class PostgresStore implements MemoryStore {
   readonly kind = 'postgres' as const;
   readonly pool: Pool;
@@ -213,11 +216,17 @@ export class PostgresStore implements MemoryStore {
   }
 
   async uncompactedIdsInRange(startId: number, endId: number, conversationId = DEFAULT_CONVERSATION, sourceRefPrefix?: string): Promise<number[]> {
-    const result = sourceRefPrefix === undefined
-      ? await this.pool.query('SELECT id FROM messages WHERE conversation_id = $1 AND id BETWEEN $2 AND $3 AND compacted_by IS NULL ORDER BY id', [conversationId, startId, endId])
-      : await this.pool.query('SELECT id FROM messages WHERE conversation_id = $1 AND id BETWEEN $2 AND $3 AND compacted_by IS NULL AND left(source_ref, $4) = $5 ORDER BY id',
-        [conversationId, startId, endId, sourceRefPrefix.length, sourceRefPrefix]);
-    return result.rows.map((r: { id: string | number }) => Number(r.id));
+    // a page at a time: a range can hold most of a long history, and a row object weighs far more than its id
+    const ids: number[] = [];
+    for (let after = startId - 1; ;) {
+      const result = sourceRefPrefix === undefined
+        ? await this.pool.query('SELECT id FROM messages WHERE conversation_id = $1 AND id > $2 AND id <= $3 AND compacted_by IS NULL ORDER BY id LIMIT $4', [conversationId, after, endId, ID_PAGE])
+        : await this.pool.query('SELECT id FROM messages WHERE conversation_id = $1 AND id > $2 AND id <= $3 AND compacted_by IS NULL AND left(source_ref, $4) = $5 ORDER BY id LIMIT $6',
+          [conversationId, after, endId, sourceRefPrefix.length, sourceRefPrefix, ID_PAGE]);
+      for (const row of result.rows as Array<{ id: string | number }>) ids.push(Number(row.id));
+      if (result.rows.length < ID_PAGE) return ids;
+      after = ids[ids.length - 1];
+    }
   }
 
   async recentMessages(limit: number, conversationId = DEFAULT_CONVERSATION): Promise<StoredMessage[]> {

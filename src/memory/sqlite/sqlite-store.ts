@@ -160,10 +160,13 @@ export class SqliteStore implements MemoryStore {
 
   async uncompactedIdsInRange(startId: number, endId: number, conversationId = DEFAULT_CONVERSATION, sourceRefPrefix?: string): Promise<number[]> {
     const rows = sourceRefPrefix === undefined
-      ? this.sql('SELECT id FROM messages WHERE conversation_id = ? AND id BETWEEN ? AND ? AND compacted_by IS NULL ORDER BY id').all(conversationId, startId, endId)
+      ? this.sql('SELECT id FROM messages WHERE conversation_id = ? AND id BETWEEN ? AND ? AND compacted_by IS NULL ORDER BY id').iterate(conversationId, startId, endId)
       : this.sql('SELECT id FROM messages WHERE conversation_id = ? AND id BETWEEN ? AND ? AND compacted_by IS NULL AND substr(source_ref, 1, ?) = ? ORDER BY id')
-        .all(conversationId, startId, endId, sourceRefPrefix.length, sourceRefPrefix);
-    return (rows as Row[]).map((r) => Number(r.id));
+        .iterate(conversationId, startId, endId, sourceRefPrefix.length, sourceRefPrefix);
+    // row by row: a range can hold most of a long history, and a row object weighs far more than its id
+    const ids: number[] = [];
+    for (const row of rows) ids.push(Number((row as Row).id));
+    return ids;
   }
 
   async recentMessages(limit: number, conversationId = DEFAULT_CONVERSATION): Promise<StoredMessage[]> {
