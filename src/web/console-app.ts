@@ -179,7 +179,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
 
   app.use('*', async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
-    const session = deps.auth.session(id);
+    const session = await deps.auth.session(id);
     if (!session) {
       if (c.req.method === 'GET' && !wantsJson(c)) return c.redirect('/login', 303);
       return fail(c, 401, 'Not logged in.');
@@ -198,8 +198,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
     await next();
   });
 
-  app.post('/logout', (c) => {
-    deps.auth.endSession(c.get('sessionId'));
+  app.post('/logout', async (c) => {
+    await deps.auth.endSession(c.get('sessionId'));
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     ownerAction('logout');
     return c.redirect('/login', 303);

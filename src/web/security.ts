@@ -12,6 +12,8 @@ const LOGIN_LINK_MS = 15 * 60_000;
 const LOGIN_KEY_META = 'web_login_key';
 /** a used login link's nonce, kept in the store so a restart (or another worker) cannot accept it again */
 const NONCE_META_PREFIX = 'web_login_nonce:';
+/** Sessions logged out before their expiry (the cookie would still verify). */
+const ENDED_SESSION_PREFIX = 'web_session_ended:';
 const FAILURE_WINDOW_MS = 60_000;
 const MAX_FAILURES = 10;
 
@@ -74,13 +76,12 @@ interface Session { csrf: string; expiresAt: number }
 /** What became of a login code: `forged` when its signature does not verify (a guess). */
 export type LoginCodeResult = 'ok' | 'forged' | 'expired' | 'used';
 
-/** Where used nonces are recorded: the store's atomic insert-if-absent. */
-export type NonceStore = Pick<MemoryStore, 'claimMeta'>;
+/** Where used nonces and ended sessions are recorded: the store's atomic insert-if-absent. */
+export type NonceStore = Pick<MemoryStore, 'claimMeta' | 'getMeta'>;
 
 export class WebAuth {
   readonly #key: string;
   readonly #token?: string;
-  readonly #sessions = new Map<string, Session>();
   readonly #nonces: NonceStore;
   /** failed logins per client address, in the last minute */
   readonly #failures = new Map<string, number[]>();
@@ -133,23 +134,31 @@ export class WebAuth {
     return this.#token !== undefined && safeEqual(token, this.#token);
   }
 
+  /**
+   * A session is its cookie: `<expiry>.<nonce>.<signature>`, signed with the console's key (kept in
+   * the store), so it survives a restart and works on every worker sharing the store, with nothing
+   * kept in memory. Its CSRF token is derived from it; logging out records the nonce as ended.
+   */
   createSession(now = Date.now()): { id: string; csrf: string; maxAgeSeconds: number } {
-    for (const [id, s] of this.#sessions) if (s.expiresAt < now) this.#sessions.delete(id);
-    const id = randomBytes(32).toString('base64url');
-    const session = { csrf: randomBytes(24).toString('base64url'), expiresAt: now + SESSION_MS };
-    this.#sessions.set(id, session);
-    return { id, csrf: session.csrf, maxAgeSeconds: SESSION_MS / 1000 };
+    const payload = `${now + SESSION_MS}.${randomBytes(24).toString('base64url')}`;
+    const id = `${payload}.${sign(this.#key, `session:${payload}`)}`;
+    return { id, csrf: sign(this.#key, `csrf:${payload}`), maxAgeSeconds: SESSION_MS / 1000 };
   }
 
-  session(id: string | undefined, now = Date.now()): Session | undefined {
-    if (!id) return undefined;
-    const session = this.#sessions.get(id);
-    if (!session || session.expiresAt < now) return undefined;
-    return session;
+  async session(id: string | undefined, now = Date.now()): Promise<Session | undefined> {
+    const parts = id?.split('.') ?? [];
+    if (parts.length !== 3) return undefined;
+    const payload = `${parts[0]}.${parts[1]}`;
+    if (!safeEqual(sign(this.#key, `session:${payload}`), parts[2])) return undefined;
+    const expiresAt = Number(parts[0]);
+    if (!(expiresAt > now)) return undefined;
+    if (await this.#nonces.getMeta(`${ENDED_SESSION_PREFIX}${parts[1]}`) !== undefined) return undefined;
+    return { csrf: sign(this.#key, `csrf:${payload}`), expiresAt };
   }
 
-  endSession(id: string | undefined): void {
-    if (id) this.#sessions.delete(id);
+  async endSession(id: string | undefined): Promise<void> {
+    const parts = id?.split('.') ?? [];
+    if (parts.length === 3) await this.#nonces.claimMeta(`${ENDED_SESSION_PREFIX}${parts[1]}`, parts[0]);
   }
 }
 

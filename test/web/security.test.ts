@@ -16,7 +16,10 @@ const web = (env: Record<string, string>) => loadConfig({ USE_DIRECT_LLM: 'true'
 /** claimMeta of a store, in memory */
 function memoryNonces(): NonceStore {
   const meta = new Map<string, string>();
-  return { claimMeta: async (key, value) => { if (meta.has(key)) return false; meta.set(key, value); return true; } };
+  return {
+    claimMeta: async (key, value) => { if (meta.has(key)) return false; meta.set(key, value); return true; },
+    getMeta: async (key) => meta.get(key),
+  };
 }
 
 test('the console is off and on loopback by default; another address needs TLS in front or an explicit yes', () => {
@@ -78,10 +81,16 @@ test('login codes are signed, expire and work once; tokens compare in constant t
   assert.equal(auth.loginThrottled('127.0.0.1', now), false, 'another address (the owner) is not locked out');
   assert.equal(auth.loginThrottled('192.0.2.1', now + 61_000), false, 'a minute later');
   const session = auth.createSession(now);
-  assert.equal(auth.session(session.id, now)?.csrf, session.csrf);
-  assert.equal(auth.session(session.id, now + 8 * 86_400_000), undefined, 'sessions end after a week');
-  auth.endSession(session.id);
-  assert.equal(auth.session(session.id, now), undefined);
+  assert.equal((await auth.session(session.id, now))?.csrf, session.csrf);
+  assert.equal(await auth.session(session.id, now + 8 * 86_400_000), undefined, 'sessions end after a week');
+  // the cookie is signed: another key, or a changed expiry, is refused
+  assert.equal(await new WebAuth({ loginKey: 'x'.repeat(64), nonces: memoryNonces() }).session(session.id, now), undefined);
+  const [expiry, nonce, signature] = session.id.split('.');
+  assert.equal(await auth.session(`${Number(expiry) + 86_400_000}.${nonce}.${signature}`, now), undefined);
+  assert.equal(await auth.session('garbage', now), undefined);
+  assert.equal(await auth.session(undefined, now), undefined);
+  await auth.endSession(session.id);
+  assert.equal(await auth.session(session.id, now), undefined, 'logged out');
 });
 
 test('a used login link stays used after a restart: the nonce is in the store', async (t) => {
@@ -97,6 +106,12 @@ test('a used login link stays used after a restart: the nonce is in the store', 
   t.after(() => second.close());
   assert.equal(await new WebAuth({ loginKey: 'k'.repeat(64), nonces: second }).useLoginCode(code), 'used');
   assert.match((await second.getMeta(`web_login_nonce:${code.split('.')[1]}`)) ?? '', /^\d+$/);
+  // a session made before the restart (or by another worker on the same store) still works; a logout ends it everywhere
+  const session = new WebAuth({ loginKey: 'k'.repeat(64), nonces: second }).createSession();
+  const other = new WebAuth({ loginKey: 'k'.repeat(64), nonces: second });
+  assert.equal((await other.session(session.id))?.csrf, session.csrf);
+  await other.endSession(session.id);
+  assert.equal(await new WebAuth({ loginKey: 'k'.repeat(64), nonces: second }).session(session.id), undefined);
 });
 
 test('the login link is printed at start only on a terminal (not into the journal)', () => {
