@@ -25,6 +25,7 @@ await section('migrate.bench.ts', 'runMigrateBench', quick ? { messages: 5_000 }
 await section('heap.bench.ts', 'runHeapBench', quick ? { sizes: [20_000] } : {});
 await section('recall.bench.ts', 'runRecallBench', {});
 await section('providers.bench.ts', 'runProvidersBench', quick ? { turns: 30 } : {});
+await section('failover.bench.ts', 'runFailoverBench', quick ? { rounds: 2 } : {});
 await section('recall-scale.bench.ts', 'runRecallScaleBench', quick ? { sizes: [20_000, 100_000] } : {});
 
 const header = [

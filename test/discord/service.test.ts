@@ -1,4 +1,5 @@
 // Restarts, reconnects, perch time, scheduled jobs and /health of the Discord service.
+import { until } from '../support/until.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, DiscordAPIError, GatewayIntentBits, type TextChannel } from 'discord.js';
@@ -275,4 +276,24 @@ test('a reconnect that cannot resume fetches and answers what was said meanwhile
   assert.equal(reply.message_reference?.message_id, missed.id);
   assert.equal(fake.identifies, 2, 'it identified again');
   assert.equal(agent.calls.length, 2);
+});
+
+test('the very first start records where the channel stands, so a message not yet answered when that worker dies is found by the next', async (t) => {
+  const defer = cleanup(t);
+  const fake = await startFakeDiscord();
+  defer(() => fake.close());
+  const owner = fake.user('robin');
+  const old = fake.userSays(fake.channelId, owner, 'from before Lares ever ran');
+  const store = new MemoryMeta();
+  const agent = new ScriptedAgent((input) => `re: ${String(input.content).replace(/^\[[^\]]+\] /, '')}`);
+  const first = await startLares({ fake, owner, agent, store });
+  defer(() => first.channel.close());
+  await until(async () => store.values.get(`discord.last_seen.${fake.channelId}`) === old.id, 'the starting position stored');
+  // the worker dies (no clean close: nothing more is stored); a message arrives meanwhile
+  await first.channel.client.destroy();
+  const missed = fake.userSays(fake.channelId, owner, 'are you there?');
+  const second = await startLares({ fake, owner, agent, store });
+  defer(() => second.channel.close());
+  await fake.waitFor(() => fake.botMessages().find((m) => m.message_reference?.message_id === missed.id), { what: 'the message sent while no worker was connected' });
+  assert.equal(agent.calls.some((c) => c.sourceRef === `discord:${old.id}`), false, 'what was said before the first start is not answered');
 });

@@ -450,10 +450,16 @@ class DiscordChannelImpl implements DiscordChannel {
     if (dm) { channels.push(dm); this.#dmChannelId = dm; }
     for (const channelId of channels) {
       const stored = await this.#o.store.getMeta(lastSeenKey(channelId));
-      if (!stored) continue; // first run: nothing was seen, nothing was missed
-      this.#lastSeen.set(channelId, maxId(this.#lastSeen.get(channelId), BigInt(stored)));
       const channel = await this.#sendableChannel(channelId).catch(() => undefined);
       if (!channel || !('messages' in channel)) continue;
+      if (!stored) {
+        // first run: nothing was missed, but from here on a message not yet answered when this
+        // worker stops must be found by the next one (another worker after a failover)
+        const [newest] = (await channel.messages.fetch({ limit: 1 })).values();
+        await this.#o.store.setMeta(lastSeenKey(channelId), newest?.id ?? '0');
+        continue;
+      }
+      this.#lastSeen.set(channelId, maxId(this.#lastSeen.get(channelId), BigInt(stored)));
       let after = stored;
       let found = 0;
       for (let page = 0; page < CATCH_UP_PAGES; page++) {
