@@ -28,10 +28,7 @@ async function until<T>(check: () => T | undefined | false, what: string, timeou
   for (;;) {
     const value = check();
     if (value) return value;
-    if (Date.now() > deadline) {
-      if (process.env.DEBUG_BENCH) for (const w of (globalThis as any).__workers ?? []) process.stderr.write(`--- worker\n${w.stderr().split('\n').filter((l: string) => !l.includes('approval_poll')).slice(-25).join('\n')}\n`);
-      throw new Error(`failover bench: timed out waiting for ${what}`);
-    }
+    if (Date.now() > deadline) throw new Error(`failover bench: timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -43,7 +40,6 @@ export async function runFailoverBench(options: { rounds?: number } = {}): Promi
   const discord = await startFakeDiscord();
   const dir = mkdtempSync(join(tmpdir(), 'lares-bench-failover-'));
   const workers: Worker[] = [];
-  (globalThis as any).__workers = workers;
   try {
     const url = await pg.createDatabase('failover_bench');
     const owner = discord.user('robin');
@@ -104,6 +100,10 @@ export async function runFailoverBench(options: { rounds?: number } = {}): Promi
       '',
     ].join('\n');
     return { markdown };
+  } catch (error) {
+    // DEBUG_BENCH=1: the workers' last log lines, to see where a round stopped
+    if (process.env.DEBUG_BENCH) for (const w of workers) process.stderr.write(`--- worker\n${w.stderr().split('\n').slice(-25).join('\n')}\n`);
+    throw error;
   } finally {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
