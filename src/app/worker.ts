@@ -14,7 +14,7 @@ import { nowIso } from '../time.ts';
 
 /** The lease whose holder runs the channels (and with them perch, job posts and approval cards). */
 export const CHANNELS_LEASE = 'channels';
-const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 10_000;
 /** A worker silent for this long is shown as gone by `lares status`. */
 export const WORKER_STALE_MS = 30_000;
 
@@ -81,7 +81,9 @@ export async function runWhileLeased<T extends { close(): Promise<void> }>(optio
 
   const acquire = async (first: boolean): Promise<void> => {
     if (closed || lease) return;
-    const taken = await store.toolState.tryLease(options.lease, workerId, { ttlMs: store.kind === 'sqlite' ? 6_000 : undefined });
+    // SQLite: a holder on this machine that died frees the lease at once; the time-out (renewed a
+    // third of the way) only matters across machines, which SQLite is not for
+    const taken = await store.toolState.tryLease(options.lease, workerId, { ttlMs: store.kind === 'sqlite' ? 60_000 : undefined });
     if (!taken) {
       if (!saidStandby) {
         const holder = (await store.toolState.listLeases()).find((l) => l.name === options.lease);

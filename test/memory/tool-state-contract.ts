@@ -3,6 +3,8 @@
 // once-only writes are raced from two store instances on the same database (`sameDatabase`).
 // What only one backend does (NOTIFY, advisory-lock leases, TTL leases) is tested by kind.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { describe, test, type TestContext } from 'node:test';
 import type { PostgresStore } from '../../src/memory/postgres/postgres-store.ts';
 import type { SqliteStore } from '../../src/memory/sqlite/sqlite-store.ts';
@@ -369,6 +371,23 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
           const taken = (await b.toolState.tryLease('channel:discord', 'worker-b', { ttlMs: 300 }))!;
           t.after(() => taken.release());
           assert.equal(taken.held, true);
+        });
+
+        test('SQLite: a holder on this machine whose process is gone frees the lease at once, however long its time', async (t) => {
+          const a = await makeStore();
+          t.after(() => a.close());
+          const b = await another(t, a);
+          // a process that has exited: its pid names no process now
+          const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+          await b.toolState.heartbeat({ id: 'worker-dead', host: hostname(), pid: deadPid, role: 'run', startedAt: at(0), seenAt: at(0) });
+          await b.toolState.heartbeat({ id: 'worker-alive', host: hostname(), pid: process.pid, role: 'run', startedAt: at(0), seenAt: at(0) });
+          assert.ok(await a.toolState.tryLease('channel:discord', 'worker-alive', { ttlMs: 600_000 }));
+          assert.ok(await a.toolState.tryLease('channel:telegram', 'worker-dead', { ttlMs: 600_000 }));
+          await a.close(); // the rows stay, with ten minutes to run
+          assert.equal(await b.toolState.tryLease('channel:discord', 'worker-b', { ttlMs: 600_000 }), undefined, 'a holder whose process runs keeps it');
+          const taken = await b.toolState.tryLease('channel:telegram', 'worker-b', { ttlMs: 600_000 });
+          t.after(() => taken?.release());
+          assert.equal(taken?.held, true, 'taken from the dead process at once');
         });
 
         test('SQLite: a lease whose row another worker took reports lost, once', async (t) => {

@@ -1,6 +1,7 @@
 // The tools' and channels' state in the SQLite file (tables of migration 5). One file is written
 // by one process at a time (SQLite's write lock), so event ids (AUTOINCREMENT) increase in commit
 // order by themselves. A lease is a row its holder renews; it is free once left unrenewed for its TTL.
+import { hostname } from 'node:os';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { nowIso } from '../../time.ts';
 import {
@@ -217,6 +218,7 @@ export class SqliteToolState implements ToolStateStore {
   async tryLease(name: string, workerId: string, options: { ttlMs?: number } = {}): Promise<Lease | undefined> {
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     const now = new Date();
+    this.#freeIfHolderDied(name, workerId);
     // taken when free, expired, or already this worker's (then its `since` is kept)
     const result = this.#sql(`INSERT INTO lares_leases (name, worker_id, since, expires_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET
@@ -233,6 +235,17 @@ export class SqliteToolState implements ToolStateStore {
     });
     this.#leases.add(lease);
     return lease;
+  }
+
+  /**
+   * A SQLite file is shared by processes of one machine: a holder on this host whose process is
+   * gone (killed, crashed) frees its lease at once, without waiting for its time to run out.
+   */
+  #freeIfHolderDied(name: string, workerId: string): void {
+    const holder = this.#sql(`SELECT l.worker_id, w.host, w.pid FROM lares_leases l JOIN lares_workers w ON w.id = l.worker_id
+      WHERE l.name = ? AND l.worker_id != ?`).get(name, workerId) as Row | undefined;
+    if (!holder || holder.host !== hostname() || processAlive(Number(holder.pid))) return;
+    this.#sql('DELETE FROM lares_leases WHERE name = ? AND worker_id = ?').run(name, holder.worker_id);
   }
 
   async listLeases(): Promise<LeaseInfo[]> {
@@ -327,5 +340,16 @@ class SqliteLease implements Lease {
     this.#held = false;
     clearInterval(this.#timer);
     this.#row.forget();
+  }
+}
+
+/** Whether a process of this machine runs (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
