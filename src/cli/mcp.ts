@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { LaresError } from '../errors.ts';
 import { log } from '../log.ts';
+import { WorkerPresence } from '../app/worker.ts';
 import { startMcpHttpServer } from '../mcp-server/http.ts';
 import { runMcpStdioServer } from '../mcp-server/stdio.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -39,7 +40,10 @@ export function registerMcpCommand(program: Command): void {
       }
       const server = await startMcpHttpServer(config, { host: options.host, port, version: pkg.version });
       process.stderr.write(`lares mcp: serving ${server.runtime.definitions().length} tools at ${server.url} (approvals: ${server.baseUrl}/approvals/pending, events: ${server.baseUrl}/events)\n`);
-      await waitForSignal(async () => { await server.close(); });
+      // shown by `lares status` beside the `lares run` workers
+      const presence = new WorkerPresence(server.runtime.store, 'mcp');
+      await presence.start(log());
+      await waitForSignal(async () => { await presence.stop(); await server.close(); });
     }));
 }
 

@@ -45,7 +45,8 @@ export function formatStatus(report: StatusReport): string {
   else {
     lines.push(`workers (${report.workers.length}):`);
     for (const w of report.workers) {
-      lines.push(`  ${w.id}  ${w.role}  ${w.holds.length > 0 ? `holds ${w.holds.join(', ')}` : 'standby'}  started ${w.startedAt}  seen ${w.seenAt}`);
+      const what = w.holds.length > 0 ? `holds ${w.holds.join(', ')}` : w.role === 'run' ? 'standby' : '';
+      lines.push(`  ${w.id}  ${w.role}${what ? `  ${what}` : ''}  started ${w.startedAt}  seen ${w.seenAt}`);
     }
   }
   const orphan = report.leases.filter((l) => !report.workers.some((w) => w.id === l.workerId));

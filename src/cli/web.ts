@@ -1,5 +1,6 @@
 // lares web: the web console alone (for a machine without Discord), on LARES_WEB_HOST (127.0.0.1)
 // at LARES_HTTP_PORT beside /health; `--login-link` prints a one-time login link and exits.
+import { WorkerPresence } from '../app/worker.ts';
 import type { Command } from 'commander';
 import { createChannelRuntime } from '../app/channel-runtime.ts';
 import { startHealthServer } from '../channels/discord/health-server.ts';
@@ -39,7 +40,9 @@ export function registerWebCommand(program: Command): void {
       const outcomes = runtime.feedApprovalOutcomes(() => undefined);
       const jobs = startJobRunner({ agent: runtime.agent, post: async () => undefined, logger: log() });
       const jobEvents = runtime.approvals.subscribe((event) => { void jobs.handle(event).catch((error: unknown) => log().error({ event: 'job_turn_failed', err: errorMessage(error) }, 'scheduled job failed')); });
+      const presence = new WorkerPresence(runtime.store, 'web');
       try {
+        await presence.start(log());
         const startedAt = nowIso();
         health = await startHealthServer({
           port: config.httpPort, host: config.web.host, handle: web.handle,
@@ -54,6 +57,7 @@ export function registerWebCommand(program: Command): void {
         });
         log().info({ event: 'stopping' }, 'stopping the web console');
       } finally {
+        await presence.stop();
         jobEvents.close();
         outcomes.close();
         await jobs.stop();
