@@ -4,6 +4,7 @@
 // Every step is stored before the next is acted on, so a crash at any point leaves a
 // history the API accepts (a dangling tool_use is answered with an "interrupted" error
 // result at the start of the next turn).
+import { hostname } from 'node:os';
 import { LaresError, errorMessage } from '../errors.ts';
 import type { ContentBlock, ToolResultBlock, ToolUseBlock } from '../llm/content.ts';
 import { LlmError, type ModelProvider, type ModelResponse } from '../llm/provider.ts';
@@ -15,6 +16,7 @@ import { buildContext, type BuiltContext } from './context.ts';
 import type { CompactionResult, Compactor } from './compaction.ts';
 import type { TokenCalibration } from './tokens.ts';
 import { isBackground, type Budget, type BudgetStatus } from './budget.ts';
+import { processAlive } from '../process-alive.ts';
 
 export interface OrchestratorSettings {
   model: string;
@@ -126,7 +128,7 @@ export class Orchestrator {
 
     // the turn is marked open until it returns: a worker killed in between leaves the mark, and the
     // next delivery of the message (a catch-up after the failover) answers it
-    await store.setMeta(openTurnKey(conversationId), String(userMessage.id));
+    await store.setMeta(openTurnKey(conversationId), `${userMessage.id}|${hostname()}|${process.pid}`);
     try {
       return await this.answer(conversationId, input, events, userMessage, route, background, budget);
     } finally {
@@ -222,13 +224,16 @@ export class Orchestrator {
   private get store(): MemoryStore { return this.deps.store; }
 
   /**
-   * Whether a stored message's turn was cut off (its worker died before the turn returned). Only
-   * where turns are locked across processes (PostgreSQL): on a shared SQLite file another process
-   * may be answering it right now.
+   * Whether a stored message's turn was cut off: its turn is still marked open, and no process can
+   * be running it — where turns are locked across processes (PostgreSQL) we hold the lock; on a
+   * SQLite file (one machine) the process that marked it is gone.
    */
   private async interrupted(message: StoredMessage, conversationId: string): Promise<boolean> {
-    if (!this.store.withConversationLock || message.conversationId !== conversationId || message.role !== 'user') return false;
-    return (await this.store.getMeta(openTurnKey(conversationId))) === String(message.id);
+    if (message.conversationId !== conversationId || message.role !== 'user') return false;
+    const [id, host, pid] = ((await this.store.getMeta(openTurnKey(conversationId))) ?? '').split('|');
+    if (id !== String(message.id)) return false;
+    if (this.store.withConversationLock) return true;
+    return host === hostname() && Number(pid) !== process.pid && !processAlive(Number(pid));
   }
 
   /** The model of this turn; fits the compaction limit to the conversation model's window once it is known. */

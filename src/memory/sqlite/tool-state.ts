@@ -3,6 +3,7 @@
 // order by themselves. A lease is a row its holder renews; it is free once left unrenewed for its TTL.
 import { hostname } from 'node:os';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { processAlive } from '../../process-alive.ts';
 import { nowIso } from '../../time.ts';
 import {
   APPROVAL_COLUMNS, JOB_COLUMNS, JOBS_ORDER, RECENT_APPROVALS_ORDER,
@@ -340,16 +341,5 @@ class SqliteLease implements Lease {
     this.#held = false;
     clearInterval(this.#timer);
     this.#row.forget();
-  }
-}
-
-/** Whether a process of this machine runs (EPERM: it does, as another user). */
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
