@@ -4,7 +4,6 @@
 // Every step is stored before the next is acted on, so a crash at any point leaves a
 // history the API accepts (a dangling tool_use is answered with an "interrupted" error
 // result at the start of the next turn).
-import { hostname } from 'node:os';
 import { LaresError, errorMessage } from '../errors.ts';
 import type { ContentBlock, ToolResultBlock, ToolUseBlock } from '../llm/content.ts';
 import { LlmError, type ModelProvider, type ModelResponse } from '../llm/provider.ts';
@@ -16,7 +15,7 @@ import { buildContext, type BuiltContext } from './context.ts';
 import type { CompactionResult, Compactor } from './compaction.ts';
 import type { TokenCalibration } from './tokens.ts';
 import { isBackground, type Budget, type BudgetStatus } from './budget.ts';
-import { processAlive } from '../process-alive.ts';
+import { processGone, processIdentity } from '../process-alive.ts';
 
 export interface OrchestratorSettings {
   model: string;
@@ -69,8 +68,8 @@ export const PERCH_SEEN_META_KEY = 'perch_seen';
 /** The parts of the system prompt fixed for a whole turn. */
 interface FrozenPrompt { blocks: MemoryBlock[]; baseInstructions: string }
 
-/** The message whose turn is running (empty when none): left behind by a worker that died mid-turn. */
-const openTurnKey = (conversationId: string) => `turn_open.${conversationId}`;
+/** Set while a message's turn runs (to the running process): one left behind means its worker died mid-turn. */
+const openTurnKey = (messageId: number) => `turn_open.${messageId}`;
 
 const INTERRUPTED = 'This tool call was interrupted (Lares stopped before it returned a result); it may or may not have run. Check before retrying.';
 
@@ -128,11 +127,11 @@ export class Orchestrator {
 
     // the turn is marked open until it returns: a worker killed in between leaves the mark, and the
     // next delivery of the message (a catch-up after the failover) answers it
-    await store.setMeta(openTurnKey(conversationId), `${userMessage.id}|${hostname()}|${process.pid}`);
+    await store.setMeta(openTurnKey(userMessage.id), processIdentity());
     try {
       return await this.answer(conversationId, input, events, userMessage, route, background, budget);
     } finally {
-      await store.setMeta(openTurnKey(conversationId), '').catch(() => undefined);
+      await store.deleteMeta(openTurnKey(userMessage.id)).catch(() => undefined);
     }
   }
 
@@ -230,10 +229,9 @@ export class Orchestrator {
    */
   private async interrupted(message: StoredMessage, conversationId: string): Promise<boolean> {
     if (message.conversationId !== conversationId || message.role !== 'user') return false;
-    const [id, host, pid] = ((await this.store.getMeta(openTurnKey(conversationId))) ?? '').split('|');
-    if (id !== String(message.id)) return false;
-    if (this.store.withConversationLock) return true;
-    return host === hostname() && Number(pid) !== process.pid && !processAlive(Number(pid));
+    const mark = await this.store.getMeta(openTurnKey(message.id));
+    if (mark === undefined) return false;
+    return this.store.withConversationLock ? true : processGone(mark);
   }
 
   /** The model of this turn; fits the compaction limit to the conversation model's window once it is known. */

@@ -10,6 +10,7 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MemoryStore } from '../memory/store.ts';
 import type { Lease, WorkerInfo } from '../memory/tool-state.ts';
+import { processIdentity } from '../process-alive.ts';
 import { nowIso } from '../time.ts';
 
 /** The lease whose holder runs the channels (and with them perch, job posts and approval cards). */
@@ -27,7 +28,7 @@ export class WorkerPresence {
   constructor(store: MemoryStore, role: string) {
     this.#store = store;
     const startedAt = nowIso();
-    this.info = { id: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`, host: hostname(), pid: process.pid, role, startedAt, seenAt: startedAt };
+    this.info = { id: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`, host: hostname(), pid: process.pid, role, startedAt, seenAt: startedAt, identity: processIdentity() };
   }
 
   async start(logger: Logger): Promise<void> {
@@ -83,7 +84,7 @@ export async function runWhileLeased<T extends { close(): Promise<void> }>(optio
     if (closed || lease) return;
     // SQLite: a holder on this machine that died frees the lease at once; the time-out (renewed a
     // third of the way) only matters across machines, which SQLite is not for
-    const taken = await store.toolState.tryLease(options.lease, workerId, { ttlMs: store.kind === 'sqlite' ? 60_000 : undefined });
+    const taken = await store.toolState.tryLease(options.lease, workerId, { ttlMs: store.kind === 'sqlite' ? 30_000 : undefined });
     if (!taken) {
       if (!saidStandby) {
         const holder = (await store.toolState.listLeases()).find((l) => l.name === options.lease);

@@ -42,7 +42,7 @@ export function registerMcpCommand(program: Command): void {
       process.stderr.write(`lares mcp: serving ${server.runtime.definitions().length} tools at ${server.url} (approvals: ${server.baseUrl}/approvals/pending, events: ${server.baseUrl}/events)\n`);
       // shown by `lares status` beside the `lares run` workers
       const presence = new WorkerPresence(server.runtime.store, 'mcp');
-      await presence.start(log());
+      await presence.start(log()).catch(async (error: unknown) => { await server.close(); throw error; });
       await waitForSignal(async () => { await presence.stop(); await server.close(); });
     }));
 }

@@ -277,6 +277,7 @@ export interface MemoryStore {
   setMeta(key: string, value: string): Promise<void>;
   /** Sets the key only if it is absent, atomically: true when this call set it (a claim among workers). */
   claimMeta(key: string, value: string): Promise<boolean>;
+  deleteMeta(key: string): Promise<void>;
 
   /** Import rows idempotently in one transaction: rows whose sourceRef exists already are skipped. */
   importBatch(batch: ImportBatch): Promise<ImportResult>;

@@ -34,7 +34,7 @@ export function toAllowedCommand(r: Row): AllowedCommand {
 }
 
 export function toWorker(r: Row): WorkerInfo {
-  return { id: r.id, host: r.host, pid: Number(r.pid), role: r.role, startedAt: r.started_at, seenAt: r.seen_at };
+  return { id: r.id, host: r.host, pid: Number(r.pid), role: r.role, startedAt: r.started_at, seenAt: r.seen_at, ...(r.identity ? { identity: r.identity } : {}) };
 }
 
 export function toLease(r: Row): LeaseInfo {

@@ -65,6 +65,8 @@ export interface WorkerInfo {
   startedAt: string;
   /** its last heartbeat */
   seenAt: string;
+  /** host|boot|pid namespace|pid (src/process-alive.ts), to tell on its machine that it is gone */
+  identity?: string | null;
 }
 
 /** Who holds a lease (a channel connection, ...) and since when. */

@@ -62,7 +62,7 @@ function sign(key: string, payload: string): string {
 /** A login code valid for 15 minutes and once: `<expiry>.<nonce>.<signature>`. */
 export function makeLoginCode(key: string, now = Date.now()): string {
   const payload = `${now + LOGIN_LINK_MS}.${randomBytes(12).toString('base64url')}`;
-  return `${payload}.${sign(key, payload)}`;
+  return `${payload}.${sign(key, `login:${payload}`)}`;
 }
 
 /** Compares secrets in constant time, length included: both sides are hashed to 32 bytes first. */
@@ -97,7 +97,8 @@ export class WebAuth {
   /** Whether the code was signed with this console's key (made by `lares web --login-link` or at start). */
   loginCodeSigned(code: string): boolean {
     const parts = code.split('.');
-    return parts.length === 3 && safeEqual(sign(this.#key, `${parts[0]}.${parts[1]}`), parts[2]);
+    // each kind of token signs its own prefix: a session cookie or CSRF token never passes as a login code
+    return parts.length === 3 && /^\d+$/.test(parts[0]) && safeEqual(sign(this.#key, `login:${parts[0]}.${parts[1]}`), parts[2]);
   }
 
   /**
@@ -147,7 +148,7 @@ export class WebAuth {
 
   async session(id: string | undefined, now = Date.now()): Promise<Session | undefined> {
     const parts = id?.split('.') ?? [];
-    if (parts.length !== 3) return undefined;
+    if (parts.length !== 3 || !/^\d+$/.test(parts[0])) return undefined;
     const payload = `${parts[0]}.${parts[1]}`;
     if (!safeEqual(sign(this.#key, `session:${payload}`), parts[2])) return undefined;
     const expiresAt = Number(parts[0]);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { processIdentity } from '../../src/process-alive.ts';
 import { describe, test, type TestContext } from 'node:test';
 import type { PostgresStore } from '../../src/memory/postgres/postgres-store.ts';
 import type { SqliteStore } from '../../src/memory/sqlite/sqlite-store.ts';
@@ -379,8 +380,12 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
           const b = await another(t, a);
           // a process that has exited: its pid names no process now
           const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-          await b.toolState.heartbeat({ id: 'worker-dead', host: hostname(), pid: deadPid, role: 'run', startedAt: at(0), seenAt: at(0) });
-          await b.toolState.heartbeat({ id: 'worker-alive', host: hostname(), pid: process.pid, role: 'run', startedAt: at(0), seenAt: at(0) });
+          const identity = (pid: number) => processIdentity().replace(/\|\d+$/, `|${pid}`);
+          await b.toolState.heartbeat({ id: 'worker-dead', host: hostname(), pid: deadPid, role: 'run', startedAt: at(0), seenAt: at(0), identity: identity(deadPid) });
+          await b.toolState.heartbeat({ id: 'worker-alive', host: hostname(), pid: process.pid, role: 'run', startedAt: at(0), seenAt: at(0), identity: identity(process.pid) });
+          // another machine's worker (or one of an unknown pid namespace) is never declared gone
+          await b.toolState.heartbeat({ id: 'worker-elsewhere', host: 'other-box', pid: deadPid, role: 'run', startedAt: at(0), seenAt: at(0), identity: `other-box|x|y|${deadPid}` });
+          assert.ok(await a.toolState.tryLease('channel:web', 'worker-elsewhere', { ttlMs: 600_000 }));
           assert.ok(await a.toolState.tryLease('channel:discord', 'worker-alive', { ttlMs: 600_000 }));
           assert.ok(await a.toolState.tryLease('channel:telegram', 'worker-dead', { ttlMs: 600_000 }));
           await a.close(); // the rows stay, with ten minutes to run
@@ -388,6 +393,7 @@ export function runToolStateContract(name: string, makeStore: () => Promise<Memo
           const taken = await b.toolState.tryLease('channel:telegram', 'worker-b', { ttlMs: 600_000 });
           t.after(() => taken?.release());
           assert.equal(taken?.held, true, 'taken from the dead process at once');
+          assert.equal(await b.toolState.tryLease('channel:web', 'worker-b', { ttlMs: 600_000 }), undefined, 'not from another machine');
         });
 
         test('SQLite: a lease whose row another worker took reports lost, once', async (t) => {

@@ -88,6 +88,10 @@ test('login codes are signed, expire and work once; tokens compare in constant t
   const [expiry, nonce, signature] = session.id.split('.');
   assert.equal(await auth.session(`${Number(expiry) + 86_400_000}.${nonce}.${signature}`, now), undefined);
   assert.equal(await auth.session('garbage', now), undefined);
+  // each kind of token signs its own prefix: a session cookie is not a login code, nor the reverse
+  assert.equal(auth.loginCodeSigned(session.id), false);
+  assert.equal(auth.loginCodeSigned(`session:${session.id}`), false);
+  assert.equal(await auth.session(makeLoginCode('k'.repeat(64), now), now), undefined);
   assert.equal(await auth.session(undefined, now), undefined);
   await auth.endSession(session.id);
   assert.equal(await auth.session(session.id, now), undefined, 'logged out');

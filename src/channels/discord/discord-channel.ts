@@ -28,7 +28,7 @@ import { drainTurns } from '../drain.ts';
 import { EventCursor, eventCursorKey } from '../event-cursor.ts';
 
 /** The store as the channel uses it: small state, and (optionally) the history's source refs. */
-export type DiscordStateStore = Pick<MemoryStore, 'getMeta' | 'setMeta'> & Partial<Pick<MemoryStore, 'findMessageBySourceRef'>>;
+export type DiscordStateStore = Pick<MemoryStore, 'getMeta' | 'setMeta'> & Partial<Pick<MemoryStore, 'findMessageBySourceRef' | 'claimMeta'>>;
 
 export interface DiscordChannelOptions {
   config: Pick<Config, 'discord' | 'perchIntervalMinutes'>;
@@ -331,6 +331,9 @@ class DiscordChannelImpl implements DiscordChannel {
     this.#remember(message.id, message.channelId);
     if (message.channel.type === ChannelType.DM && this.#dmChannelId !== message.channelId) {
       this.#dmChannelId = message.channelId;
+      // the DM's position starts just before this message: if this worker dies before answering
+      // it, the next one catches it up (a missing position would mean "start from the newest")
+      if (this.#o.store.claimMeta) await this.#o.store.claimMeta(lastSeenKey(message.channelId), String(BigInt(message.id) - 1n));
       await this.#o.store.setMeta(DM_CHANNEL_KEY, message.channelId);
     }
     const input = await this.#toTurn(message);
@@ -449,32 +452,41 @@ class DiscordChannelImpl implements DiscordChannel {
     const dm = await this.#o.store.getMeta(DM_CHANNEL_KEY);
     if (dm) { channels.push(dm); this.#dmChannelId = dm; }
     for (const channelId of channels) {
-      const stored = await this.#o.store.getMeta(lastSeenKey(channelId));
-      const channel = await this.#sendableChannel(channelId).catch(() => undefined);
-      if (!channel || !('messages' in channel)) continue;
-      if (!stored) {
-        // first run: nothing was missed, but from here on a message not yet answered when this
-        // worker stops must be found by the next one (another worker after a failover)
-        const [newest] = (await channel.messages.fetch({ limit: 1 })).values();
-        await this.#o.store.setMeta(lastSeenKey(channelId), newest?.id ?? '0');
-        continue;
+      // each channel on its own: the DM's catch-up must not depend on the main channel's
+      try {
+        await this.#catchUpChannel(channelId, why);
+      } catch (error) {
+        this.#log.error({ event: 'discord_catch_up_failed', channelId, err: errorMessage(error) }, 'could not fetch messages missed while away in one channel');
       }
-      this.#lastSeen.set(channelId, maxId(this.#lastSeen.get(channelId), BigInt(stored)));
-      let after = stored;
-      let found = 0;
-      for (let page = 0; page < CATCH_UP_PAGES; page++) {
-        const batch = await channel.messages.fetch({ after, limit: 100 });
-        const ordered = [...batch.values()].sort((a, b) => compareIds(a.id, b.id));
-        for (const message of ordered) {
-          if (!this.#accepts(message)) { this.#passOver(message); continue; }
-          if (!this.#handled.has(message.id)) { found++; await this.#handle(message); }
-        }
-        if (ordered.length > 0) after = ordered[ordered.length - 1].id;
-        if (batch.size < 100) break;
-        if (page === CATCH_UP_PAGES - 1) this.#log.warn({ event: 'discord_catch_up_capped', channelId }, 'more missed messages than fetched; the rest are skipped');
-      }
-      if (found > 0) this.#log.info({ event: 'discord_caught_up', channelId, messages: found, why }, 'answering messages that arrived while Lares was away');
     }
+  }
+
+  async #catchUpChannel(channelId: string, why: string): Promise<void> {
+    const stored = await this.#o.store.getMeta(lastSeenKey(channelId));
+    const channel = await this.#sendableChannel(channelId).catch(() => undefined);
+    if (!channel || !('messages' in channel)) return;
+    if (!stored) {
+      // first run: nothing was missed, but from here on a message not yet answered when this
+      // worker stops must be found by the next one (another worker after a failover)
+      const [newest] = (await channel.messages.fetch({ limit: 1 })).values();
+      await this.#o.store.setMeta(lastSeenKey(channelId), newest?.id ?? '0');
+      return;
+    }
+    this.#lastSeen.set(channelId, maxId(this.#lastSeen.get(channelId), BigInt(stored)));
+    let after = stored;
+    let found = 0;
+    for (let page = 0; page < CATCH_UP_PAGES; page++) {
+      const batch = await channel.messages.fetch({ after, limit: 100 });
+      const ordered = [...batch.values()].sort((a, b) => compareIds(a.id, b.id));
+      for (const message of ordered) {
+        if (!this.#accepts(message)) { this.#passOver(message); continue; }
+        if (!this.#handled.has(message.id)) { found++; await this.#handle(message); }
+      }
+      if (ordered.length > 0) after = ordered[ordered.length - 1].id;
+      if (batch.size < 100) break;
+      if (page === CATCH_UP_PAGES - 1) this.#log.warn({ event: 'discord_catch_up_capped', channelId }, 'more missed messages than fetched; the rest are skipped');
+    }
+    if (found > 0) this.#log.info({ event: 'discord_caught_up', channelId, messages: found, why }, 'answering messages that arrived while Lares was away');
   }
 
   /**

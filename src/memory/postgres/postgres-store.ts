@@ -583,6 +583,10 @@ export class PostgresStore implements MemoryStore {
     await this.pool.query('INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
+  async deleteMeta(key: string): Promise<void> {
+    await this.pool.query('DELETE FROM meta WHERE key = $1', [key]);
+  }
+
   async claimMeta(key: string, value: string): Promise<boolean> {
     return ((await this.pool.query('INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value])).rowCount ?? 0) === 1;
   }

@@ -140,7 +140,9 @@ export const POSTGRES_MIGRATIONS: string[] = [
     pid INTEGER NOT NULL,
     role TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    seen_at TEXT NOT NULL
+    seen_at TEXT NOT NULL,
+    -- host|boot|pid namespace|pid: whether its process is gone can be told on its own machine
+    identity TEXT
   );
   CREATE TABLE lares_leases (
     name TEXT PRIMARY KEY,

@@ -174,9 +174,9 @@ export class PostgresToolState implements ToolStateStore {
   // ---- workers and leases
 
   async heartbeat(worker: WorkerInfo): Promise<void> {
-    await this.#pool.query(`INSERT INTO lares_workers (id, host, pid, role, started_at, seen_at) VALUES ($1, $2, $3, $4, $5, $6)
-      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, role = excluded.role, started_at = excluded.started_at, seen_at = excluded.seen_at`,
-    [worker.id, worker.host, worker.pid, worker.role, worker.startedAt, worker.seenAt]);
+    await this.#pool.query(`INSERT INTO lares_workers (id, host, pid, role, started_at, seen_at, identity) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, role = excluded.role, started_at = excluded.started_at, seen_at = excluded.seen_at, identity = excluded.identity`,
+    [worker.id, worker.host, worker.pid, worker.role, worker.startedAt, worker.seenAt, worker.identity ?? null]);
   }
 
   async removeWorker(id: string): Promise<void> {

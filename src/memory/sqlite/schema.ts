@@ -187,7 +187,9 @@ export const SQLITE_MIGRATIONS: string[] = [
     pid INTEGER NOT NULL,
     role TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    seen_at TEXT NOT NULL
+    seen_at TEXT NOT NULL,
+    -- host|boot|pid namespace|pid: whether its process is gone can be told on its own machine
+    identity TEXT
   );
   -- a lease is free once expires_at has passed (its holder renews it while alive)
   CREATE TABLE IF NOT EXISTS lares_leases (

@@ -473,6 +473,10 @@ export class SqliteStore implements MemoryStore {
     this.sql('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  async deleteMeta(key: string): Promise<void> {
+    this.sql('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
   async claimMeta(key: string, value: string): Promise<boolean> {
     return Number(this.sql('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value).changes) === 1;
   }

@@ -1,9 +1,8 @@
 // The tools' and channels' state in the SQLite file (tables of migration 5). One file is written
 // by one process at a time (SQLite's write lock), so event ids (AUTOINCREMENT) increase in commit
 // order by themselves. A lease is a row its holder renews; it is free once left unrenewed for its TTL.
-import { hostname } from 'node:os';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import { processAlive } from '../../process-alive.ts';
+import { processGone } from '../../process-alive.ts';
 import { nowIso } from '../../time.ts';
 import {
   APPROVAL_COLUMNS, JOB_COLUMNS, JOBS_ORDER, RECENT_APPROVALS_ORDER,
@@ -199,9 +198,9 @@ export class SqliteToolState implements ToolStateStore {
   // ---- workers and leases
 
   async heartbeat(worker: WorkerInfo): Promise<void> {
-    this.#sql(`INSERT INTO lares_workers (id, host, pid, role, started_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, role = excluded.role, started_at = excluded.started_at, seen_at = excluded.seen_at`)
-      .run(worker.id, worker.host, worker.pid, worker.role, worker.startedAt, worker.seenAt);
+    this.#sql(`INSERT INTO lares_workers (id, host, pid, role, started_at, seen_at, identity) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, role = excluded.role, started_at = excluded.started_at, seen_at = excluded.seen_at, identity = excluded.identity`)
+      .run(worker.id, worker.host, worker.pid, worker.role, worker.startedAt, worker.seenAt, worker.identity ?? null);
   }
 
   async removeWorker(id: string): Promise<void> {
@@ -243,9 +242,9 @@ export class SqliteToolState implements ToolStateStore {
    * gone (killed, crashed) frees its lease at once, without waiting for its time to run out.
    */
   #freeIfHolderDied(name: string, workerId: string): void {
-    const holder = this.#sql(`SELECT l.worker_id, w.host, w.pid FROM lares_leases l JOIN lares_workers w ON w.id = l.worker_id
+    const holder = this.#sql(`SELECT l.worker_id, w.identity FROM lares_leases l JOIN lares_workers w ON w.id = l.worker_id
       WHERE l.name = ? AND l.worker_id != ?`).get(name, workerId) as Row | undefined;
-    if (!holder || holder.host !== hostname() || processAlive(Number(holder.pid))) return;
+    if (!holder || !processGone(holder.identity)) return;
     this.#sql('DELETE FROM lares_leases WHERE name = ? AND worker_id = ?').run(name, holder.worker_id);
   }
 
