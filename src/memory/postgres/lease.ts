@@ -4,7 +4,8 @@
 // from a probe that goes unanswered. lares_leases only records who took it and when.
 import pg from 'pg';
 import type { ClientConfig } from 'pg';
-import type { Lease, LeaseInfo } from '../tool-state.ts';
+import type { LeaseInfo } from '../tool-state.ts';
+import { LeaseBase } from '../lease-base.ts';
 import { toLease } from '../tool-state-rows.ts';
 import { STATE_LOCK_CLASS } from './conversation-lock.ts';
 
@@ -62,18 +63,15 @@ export async function livePostgresLeases(db: Pick<pg.Pool, 'query'>): Promise<Le
   return result.rows.map(toLease);
 }
 
-export class PostgresLease implements Lease {
-  readonly name: string;
+export class PostgresLease extends LeaseBase {
   readonly #workerId: string;
   readonly #client: pg.Client;
   readonly #onGone: (lease: PostgresLease) => void;
   readonly #probe: NodeJS.Timeout;
   #probing = false;
-  #held = true;
-  readonly #lostListeners: Array<() => void> = [];
 
   constructor(name: string, workerId: string, client: pg.Client, onGone: (lease: PostgresLease) => void) {
-    this.name = name;
+    super(name);
     this.#workerId = workerId;
     this.#client = client;
     this.#onGone = onGone;
@@ -88,17 +86,8 @@ export class PostgresLease implements Lease {
     this.#probe.unref();
   }
 
-  get held(): boolean {
-    return this.#held;
-  }
-
-  onLost(listener: () => void): void {
-    this.#lostListeners.push(listener);
-  }
-
   async release(): Promise<void> {
-    if (!this.#held) return;
-    this.#stop();
+    if (!this.#stop()) return;
     try {
       // the row goes first, while the lock still keeps anyone else from writing theirs
       await this.#client.query('DELETE FROM lares_leases WHERE name = $1 AND worker_id = $2', [this.name, this.#workerId]);
@@ -112,24 +101,21 @@ export class PostgresLease implements Lease {
 
   /** Ends the lease without telling anyone (the store is closing): closing the connection frees the lock. */
   async abandon(): Promise<void> {
-    if (!this.#held) return;
-    this.#stop();
+    if (!this.#stop()) return;
     await this.#client.end().catch(() => {});
   }
 
   #lost(): void {
-    if (!this.#held) return;
-    this.#stop();
+    if (!this.#stop()) return;
     // a connection that still works must not keep the lock of a lease its holder gave up
     this.#client.end().catch(() => {});
-    for (const listener of this.#lostListeners.splice(0)) {
-      try { listener(); } catch { /* a listener's failure is its own */ }
-    }
+    this.notifyLost();
   }
 
-  #stop(): void {
-    this.#held = false;
+  #stop(): boolean {
+    if (!this.end()) return false;
     clearInterval(this.#probe);
     this.#onGone(this);
+    return true;
   }
 }

@@ -3,6 +3,7 @@
 // order by themselves. A lease is a row its holder renews; it is free once left unrenewed for its TTL.
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { processGone } from '../../process-alive.ts';
+import { LeaseBase } from '../lease-base.ts';
 import { nowIso } from '../../time.ts';
 import {
   APPROVAL_COLUMNS, JOB_COLUMNS, JOBS_ORDER, RECENT_APPROVALS_ORDER,
@@ -283,40 +284,27 @@ interface LeaseRow {
   forget(): void;
 }
 
-class SqliteLease implements Lease {
-  readonly name: string;
-  #held = true;
+class SqliteLease extends LeaseBase {
   readonly #row: LeaseRow;
   readonly #timer: NodeJS.Timeout;
-  readonly #lostListeners: Array<() => void> = [];
   readonly #ttlMs: number;
   #renewedAt = Date.now();
 
   constructor(name: string, ttlMs: number, row: LeaseRow) {
-    this.name = name;
+    super(name);
     this.#row = row;
     this.#ttlMs = ttlMs;
     this.#timer = setInterval(() => this.#renew(), Math.max(1, Math.floor(ttlMs / 3)));
     this.#timer.unref();
   }
 
-  get held(): boolean {
-    return this.#held;
-  }
-
-  onLost(listener: () => void): void {
-    this.#lostListeners.push(listener);
-  }
-
   async release(): Promise<void> {
-    if (!this.#held) return;
-    this.#stop();
-    this.#row.release();
+    if (this.#stop()) this.#row.release();
   }
 
   /** Ends the lease without deleting its row or telling anyone (the store is closing). */
   abandon(): void {
-    if (this.#held) this.#stop();
+    this.#stop();
   }
 
   #renew(): void {
@@ -329,16 +317,13 @@ class SqliteLease implements Lease {
       if (Date.now() - this.#renewedAt < this.#ttlMs) return;
       stillOurs = false;
     }
-    if (stillOurs) return;
-    this.#stop();
-    for (const listener of this.#lostListeners.splice(0)) {
-      try { listener(); } catch { /* a listener's failure is its own */ }
-    }
+    if (!stillOurs && this.#stop()) this.notifyLost();
   }
 
-  #stop(): void {
-    this.#held = false;
+  #stop(): boolean {
+    if (!this.end()) return false;
     clearInterval(this.#timer);
     this.#row.forget();
+    return true;
   }
 }
