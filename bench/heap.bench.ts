@@ -74,6 +74,7 @@ export async function runHeapBench(options: { sizes?: number[] } = {}): Promise<
           const size = label === 'lares export' && run.ok ? ` (${(statSync(join(dir, `export-${n}.jsonl`)).size / 2 ** 20).toFixed(0)} MB file)` : '';
           const failure = run.ok ? '' : ` — failed: ${(/(FATAL ERROR[^\n]*|heap out of memory|Error: [^\n]*)/.exec(run.stderr)?.[1] ?? run.stderr.trim().split('\n').slice(-3).join(' ')).slice(0, 160)}`;
           rows.push(`| ${label} | ${n.toLocaleString('en-US')} Letta rows${messages ? ` → ${messages.toLocaleString('en-US')} messages` : ''} | ${run.ok ? 'yes' : 'no'}${failure}${size} | ${run.seconds.toFixed(1)} s | ${run.rssMb.toFixed(0)} MB | ${run.heapMb.toFixed(0)} MB |`);
+          process.stderr.write(`bench: ${rows[rows.length - 1]}\n`); // a partial run still says what it measured
           if (!run.ok) break;
         }
       } finally {

@@ -9,7 +9,7 @@ import { log } from '../log.ts';
 import type { MemoryStore, NewVector, RecallKind, StoredMessage } from '../memory/store.ts';
 import { IVF_MIN_VECTORS, clusterCount, nearest, trainClusters } from './clustering.ts';
 import { gap } from './recall.ts';
-import { CONTEXT_TURNS, SESSION_GAP_MS } from './settings.ts';
+import { CONTEXT_TURNS, SESSION_GAP_MS, SESSION_MAX_MESSAGES } from './settings.ts';
 import { decodeVector, encodeVector } from './vector-codec.ts';
 
 export type IndexPhase = 'context' | 'message' | 'summary' | 'passage' | 'clusters';
@@ -79,8 +79,8 @@ export class RecallIndexer {
       for (const list of byConversation.values()) {
         let session = 0;
         list.forEach((m, i) => {
-          // a session starts after a long pause; messages indexed before keep theirs
-          session = known.get(m.id) ?? (i === 0 || gap(list[i - 1].createdAt, m.createdAt) ? m.id : session);
+          // a session starts after a long pause, or when it is full; messages indexed before keep theirs
+          session = known.get(m.id) ?? (i === 0 || gap(list[i - 1].createdAt, m.createdAt) || m.id - session >= SESSION_MAX_MESSAGES ? m.id : session);
           if (m.id < from || m.id > to) return;
           const { context, final } = contextOf(list, i, now());
           rows.push({ id: m.id, context, session });

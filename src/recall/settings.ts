@@ -10,6 +10,12 @@ export const CONTEXT_TURNS = 2;
 export const HIT_CONTEXT_TURNS = 1;
 /** A pause longer than this starts a new session: neighbours across it are not context. */
 export const SESSION_GAP_MS = 30 * 60_000;
+/**
+ * ...and a session never holds more messages than this (counted by id): a history without pauses
+ * (an imported one, a chat that never stops) would otherwise be one session whose keyword document
+ * is rebuilt, whole, with every batch. LoCoMo's longest session has 43 turns.
+ */
+export const SESSION_MAX_MESSAGES = 200;
 /** Weights next to the message's keyword score (1.0) in the fusion (src/recall/fusion.ts). */
 export const DENSE_WEIGHT = 0.5;
 export const SESSION_WEIGHT = 0.6;

@@ -186,3 +186,17 @@ test('vectors: int8 encoding keeps dot products; clustered search finds what a f
   assert.equal(clustered[0].id, full[0].id);
   assert.equal(clustered[0].id, messages[123].id);
 });
+
+test('a history without pauses is cut into sessions of at most SESSION_MAX_MESSAGES, across indexing batches', async (t) => {
+  const store = freshStore(t);
+  // 1,100 messages a second apart: one endless "session" by the pause rule alone
+  const start = Date.parse(at(1));
+  const messages = Array.from({ length: 1100 }, (_, i) => say(i % 2 ? 'assistant' : 'user', `message ${i} about tea`, new Date(start + i * 1000).toISOString()));
+  const stored = await store.appendMessages(messages);
+  await new RecallIndexer(store, undefined).run({ now: () => Date.parse(at(10)) });
+  const sessions = await store.recallSessionsOf(stored.map((m) => m.id));
+  const sizes = new Map<number, number>();
+  for (const session of sessions.values()) sizes.set(session, (sizes.get(session) ?? 0) + 1);
+  assert.equal(sessions.size, 1100, 'every message has its session');
+  assert.deepEqual([...sizes.values()], [200, 200, 200, 200, 200, 100]);
+});
