@@ -16,7 +16,7 @@ const program = new Command('lares')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerCommands(program);
+await registerCommands(program);
 
 try {
   await program.parseAsync(process.argv);
