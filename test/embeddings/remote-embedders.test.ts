@@ -15,6 +15,7 @@ import { OpenAiEmbedder } from '../../src/embeddings/openai.ts';
 import { VoyageEmbedder } from '../../src/embeddings/voyage.ts';
 import { fakeEmbedding, startFakeOllama, startFakeOpenAiEmbeddings, startFakeVoyage } from '../fakes/embeddings.ts';
 import type { FakeOllama, FakeOpenAi, FakeVoyage } from '../fakes/embeddings.ts';
+import { freePort } from '../support/free-port.ts';
 
 const TEXTS = [
   'The cat sat on the mat.',
@@ -51,15 +52,6 @@ function assertUnit(vectors: Float32Array[], dimensions: number): void {
 function assertSameVector(actual: Float32Array, expected: number[]): void {
   assert.equal(actual.length, expected.length);
   assert.ok(dot(actual, Float32Array.from(expected)) > 0.9999);
-}
-
-/** A port nothing listens on: bind one, then close it. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Similar texts stay similar and different ones do not, through any embedder. */
@@ -136,7 +128,7 @@ describe('OllamaEmbedder', () => {
   });
 
   test('an unreachable server gives "cannot reach" with the fix', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await freePort()}`;
     const error = await rejection(new OllamaEmbedder({ baseUrl: url }).embed(['x'], 'query'));
     assert.equal(error.message, `cannot reach Ollama at ${url} (connect ECONNREFUSED): is \`ollama serve\` running? Set OLLAMA_BASE_URL to its address`);
   });
@@ -279,7 +271,7 @@ describe('OpenAiEmbedder', () => {
   });
 
   test('an unreachable server gives "cannot reach" with the fix', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}/v1`;
+    const url = `http://127.0.0.1:${await freePort()}/v1`;
     const error = await rejection(new OpenAiEmbedder({ baseUrl: url }).embed(['x'], 'query'));
     assert.equal(error.message, `cannot reach the OpenAI-compatible server at ${url} (connect ECONNREFUSED): check OPENAI_BASE_URL and that the server is running`);
   });
@@ -397,7 +389,7 @@ describe('VoyageEmbedder', () => {
   });
 
   test('an unreachable server gives "cannot reach"', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await freePort()}`;
     const error = await rejection(new VoyageEmbedder({ apiKey: 'k', baseUrl: url }).embed(['x'], 'query'));
     assert.equal(error.message, `cannot reach Voyage AI at ${url} (connect ECONNREFUSED): check the network and the Voyage base URL`);
   });

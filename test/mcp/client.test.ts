@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -18,18 +17,11 @@ import { connectLaresTools } from '../../src/tools/mcp-lares.ts';
 import { ToolRouter } from '../../src/tools/tool-router.ts';
 import { connectMcpServersFile, readMcpServersFile } from '../../src/tools/mcp-servers-file.ts';
 import { makeConfig, makeWorkspace, startServer, TOKEN, type Workspace } from './helpers.ts';
+import { freePort } from '../support/free-port.ts';
 
 const EVERYTHING = join(process.cwd(), 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 const ctx = { conversationId: 'test' };
 const text = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Captures log lines (JSON) while `fn` runs. */
 async function captureLogs<T>(fn: () => Promise<T>): Promise<{ value: T; lines: any[] }> {

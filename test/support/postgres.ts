@@ -4,9 +4,9 @@
 // When PostgreSQL cannot be started this throws with the reason: tests must fail, not skip.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.ts';
 
 export interface TestPostgres {
   /** postgres://lares@127.0.0.1:<port>/lares_test */
@@ -37,18 +37,6 @@ export function findPostgresBinDir(): string | undefined {
     if (BINARIES.every((b) => existsSync(join(dir, b)))) return dir;
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function ensurePostgresUser(): { uid: number; gid: number } {

@@ -1,19 +1,11 @@
 // Taking updates from Telegram: the stored offset (per bot, trusted less than the server), the
 // inbox (kept when Lares closes mid-update, written in order), against the fake Bot API.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { MemoryMeta, telegramHarness } from './helpers.ts';
+import { freePort } from '../support/free-port.ts';
 
 const OFFSET = (botId: number) => `telegram.${botId}.update_offset`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

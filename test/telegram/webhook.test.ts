@@ -1,17 +1,9 @@
 // Telegram by webhook (TELEGRAM_WEBHOOK_URL): the fake Bot API POSTs updates to Lares, which
 // listens on 127.0.0.1, takes only requests with the secret, and answers 200 once an update is stored.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { telegramHarness } from './helpers.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../support/free-port.ts';
 
 test('webhook: updates arrive by POST with the secret (no polling), a request without it is refused, and what came while Lares was down is delivered again and answered once', async (t) => {
   const h = await telegramHarness(t);

@@ -1,0 +1,15 @@
+// A port on 127.0.0.1 that nothing listens on now: bound once by the OS, then closed. For a
+// server a test starts itself, or for one that must be unreachable.
+import { createServer } from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
