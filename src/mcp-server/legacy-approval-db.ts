@@ -9,7 +9,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { LaresError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import type { MemoryStore } from '../memory/store.ts';
-import type { ApprovalRecord, Job, LaresEvent, ToolStateBatch } from '../memory/tool-state.ts';
+import type { ToolStateBatch } from '../memory/tool-state.ts';
+import { toAllowedCommand, toApproval, toEvent, toJob } from '../memory/tool-state-rows.ts';
 
 const DEPRECATION = 'LARES_APPROVAL_DB is deprecated: the approval queue, jobs and allowlist now live in the memory store (SQLITE_DB_PATH or DATABASE_URL); remove the variable';
 
@@ -50,18 +51,12 @@ export function readLegacyFile(file: string): ToolStateBatch {
   try {
     const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     const all = (table: string, order: string): Row[] => (has(table) ? db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).all() as Row[] : []);
+    // the same tables and columns as the store's (tool-state-rows.ts reads both)
     return {
-      approvals: all('approval_requests', 'created_at, id').map((r): ApprovalRecord => ({
-        id: r.id, tool: r.tool, args: JSON.parse(r.args_json), reason: r.reason, status: r.status, createdAt: r.created_at, expiresAt: r.expires_at,
-        decidedAt: r.decided_at, finishedAt: r.finished_at, result: r.result_json ? JSON.parse(r.result_json) : null, error: r.error,
-        denyReason: r.deny_reason, alwaysAllowed: r.always_allowed === 1,
-      })),
-      events: all('mcp_events', 'id').map((r): LaresEvent => ({ id: Number(r.id), type: r.type, data: JSON.parse(r.data_json), createdAt: r.created_at })),
-      jobs: all('mcp_jobs', 'created_at, id').map((r): Job => ({
-        id: r.id, kind: r.kind, spec: r.spec, message: r.message, nextRunAt: r.next_run_at, lastRunAt: r.last_run_at, active: r.active === 1,
-        createdAt: r.created_at, paused: r.active !== 1 && r.next_run_at !== null,
-      })),
-      allowlist: all('mcp_shell_allowlist', 'created_at').map((r) => ({ argv: JSON.parse(r.argv_json) as string[], approvalId: r.approval_id, createdAt: r.created_at })),
+      approvals: all('approval_requests', 'created_at, id').map(toApproval),
+      events: all('mcp_events', 'id').map(toEvent),
+      jobs: all('mcp_jobs', 'created_at, id').map(toJob),
+      allowlist: all('mcp_shell_allowlist', 'created_at').map(toAllowedCommand),
     };
   } finally {
     db.close();
