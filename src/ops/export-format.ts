@@ -3,6 +3,7 @@
 // JSON values, not strings) and convert back to the exact rows they came from.
 import { z } from 'zod';
 import { LaresError } from '../errors.ts';
+import { toAllowedCommand, toApproval, toJob } from '../memory/tool-state-rows.ts';
 import type { TableName, TableRow } from './store-tables.ts';
 
 export const EXPORT_FORMAT = 'lares-export';
@@ -91,14 +92,10 @@ export function rowToRecord(kind: ExportKind, r: TableRow): Record<string, unkno
       kind: r.kind, provider: r.provider, source: r.source,
     };
     case 'meta': return { key: r.key, value: r.value };
-    case 'approval': return {
-      id: r.id, tool: r.tool, args: JSON.parse(String(r.args_json)), reason: r.reason, status: r.status, createdAt: r.created_at, expiresAt: r.expires_at,
-      decidedAt: r.decided_at, finishedAt: r.finished_at, result: r.result_json === null ? null : JSON.parse(String(r.result_json)),
-      error: r.error, denyReason: r.deny_reason, alwaysAllowed: r.always_allowed,
-    };
+    case 'approval': return { ...toApproval(r) };
     case 'event': return { id: r.id, eventType: r.type, data: JSON.parse(String(r.data_json)), createdAt: r.created_at };
-    case 'job': return { id: r.id, kind: r.kind, spec: r.spec, message: r.message, nextRunAt: r.next_run_at, lastRunAt: r.last_run_at, active: r.active, createdAt: r.created_at };
-    case 'allowlist': return { argv: JSON.parse(String(r.argv_json)), approvalId: r.approval_id, createdAt: r.created_at };
+    case 'job': { const { paused: _derived, ...job } = toJob(r); return job; }
+    case 'allowlist': return { ...toAllowedCommand(r) };
   }
 }
 
