@@ -37,11 +37,6 @@ export class EventLog {
     return this.#state.lastEventId();
   }
 
-  /** Whether another process's events are announced (PostgreSQL) rather than found by polling. */
-  get announcesOtherProcesses(): boolean {
-    return this.#state.watchEvents !== undefined;
-  }
-
   /**
    * Called when an event is appended: by this process (with the event) or by another process
    * sharing the database (undefined: read `since` your cursor).

@@ -41,7 +41,7 @@ export async function importLegacyApprovalDb(path: string, store: MemoryStore, s
 type Row = Record<string, any>;
 
 /** Every row of the old file's tables (small: a queue, a month of events, a few jobs). */
-export function readLegacyFile(file: string): ToolStateBatch {
+function readLegacyFile(file: string): ToolStateBatch {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(file, { readOnly: true });
